@@ -1,0 +1,48 @@
+# Two commands: `make run` (serve the demo on SQLite) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv deps dev-deps translations migrate demo bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(PY)
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt $(VENV)/.deps
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+# The compiled .mo files are committed, so a machine without gettext works as is;
+# where msgfmt exists they are rebuilt from the .po catalogs.
+translations: deps
+	@if command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv -v0; \
+	else echo "msgfmt not found: using the committed .mo files"; fi
+
+migrate: deps
+	$(PY) manage.py migrate --noinput -v0
+
+demo: migrate
+	$(PY) manage.py loyalty_demo
+
+run: translations demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: dev-deps translations
+	$(PY) -m tests.run
+
+bench: dev-deps
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/static

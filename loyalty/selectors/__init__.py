@@ -1,0 +1,1 @@
+"""Domain reads. Every selector takes the merchant explicitly."""

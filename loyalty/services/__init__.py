@@ -1,0 +1,1 @@
+"""Domain writes. Each service is a keyword-only function that runs in one transaction."""

@@ -1,0 +1,38 @@
+"""What every till operation does before it touches a card: program, PIN, clock."""
+
+from datetime import datetime
+
+from loyalty.exceptions import ProgramInactive, ProgramNotFound, ProgramTypeMismatch
+from loyalty.models import Program
+from loyalty.services.context import Actor, Channel
+
+
+def program_for_operation(*, actor: Actor, needs: str | None = None) -> Program:
+    """The merchant's active program, checked to support ``needs`` ("stamps" or "points")."""
+    program = Program.objects.filter(merchant=actor.merchant).first()
+    if program is None:
+        raise ProgramNotFound()
+    if not program.is_active:
+        raise ProgramInactive()
+    if needs == "stamps" and not program.has_stamps:
+        raise ProgramTypeMismatch(details={"loyalty_type": program.loyalty_type, "needs": "stamps"})
+    if needs == "points" and not program.has_points:
+        raise ProgramTypeMismatch(details={"loyalty_type": program.loyalty_type, "needs": "points"})
+    return program
+
+
+def staff_pin_for_operation(
+    *, actor: Actor, program: Program, staff_pin: str | None, staff_pin_id: int | None, now: datetime
+):
+    """Verify the staff PIN when the program requires one at the till, or when one is given.
+
+    Runs before the operation's own transaction so a failed PIN stays counted.
+    Back-office actions (password-authenticated owners) need no PIN.
+    """
+    from staff.services.pins import pin_verify  # staff depends on loyalty's models; import late
+
+    if actor.channel != Channel.TILL or actor.store is None:
+        return None
+    if not staff_pin and not program.require_staff_pin:
+        return None
+    return pin_verify(store=actor.store, pin=staff_pin, staff_pin_id=staff_pin_id, now=now)

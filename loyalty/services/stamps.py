@@ -1,0 +1,232 @@
+"""Stamp rules: add (cooldown, daily limit), redeem a reward, void.
+
+Cooldown: at least ``program.cooldown_minutes`` between two stamps on a card.
+Daily limit: at most ``program.max_daily_stamps`` stamps per card per local
+calendar day of the store where the stamp is given, counted across all stores
+of the merchant. Voided stamps still count towards the day's limit, so a
+stamp-void-stamp loop cannot exceed it.
+"""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from loyalty.exceptions import (
+    AlreadyVoided,
+    CardInactive,
+    DailyStampLimit,
+    InsufficientStamps,
+    NothingToVoid,
+    StampCooldown,
+    TransactionNotFound,
+    ValidationFailed,
+)
+from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, TransactionType
+from loyalty.services.cards import CardRef, card_get_locked
+from loyalty.services.context import Actor
+from loyalty.services.ledger import ledger_record
+from loyalty.services.operations import program_for_operation, staff_pin_for_operation
+
+
+@dataclass(frozen=True)
+class StampAdded:
+    transaction: LoyaltyTransaction
+    card: LoyaltyCard
+    reward_earned: bool
+    stamps_today: int
+    max_daily_stamps: int
+    next_stamp_available_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StampsRedeemed:
+    transaction: LoyaltyTransaction
+    card: LoyaltyCard
+
+
+@dataclass(frozen=True)
+class StampsVoided:
+    transaction: LoyaltyTransaction
+    card: LoyaltyCard
+    stamps_voided: int
+
+
+def local_day_start(*, actor: Actor, now: datetime) -> datetime:
+    zone = actor.store.zone if actor.store is not None else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    local = now.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def stamps_given_today(*, card: LoyaltyCard, actor: Actor, now: datetime) -> int:
+    return LoyaltyTransaction.objects.filter(
+        card=card, type=TransactionType.STAMP_EARNED, created_at__gte=local_day_start(actor=actor, now=now)
+    ).count()
+
+
+def next_stamp_at(*, card: LoyaltyCard, program: Program) -> datetime | None:
+    if card.last_stamp_at is None or program.cooldown_minutes == 0:
+        return None
+    return card.last_stamp_at + timedelta(minutes=program.cooldown_minutes)
+
+
+def _ensure_active(card: LoyaltyCard) -> None:
+    if not card.is_active:
+        raise CardInactive()
+
+
+def stamp_add(
+    *,
+    actor: Actor,
+    card_ref: CardRef,
+    staff_pin: str | None = None,
+    staff_pin_id: int | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> StampAdded:
+    now = now or timezone.now()
+    program = program_for_operation(actor=actor, needs="stamps")
+    pin = staff_pin_for_operation(actor=actor, program=program, staff_pin=staff_pin, staff_pin_id=staff_pin_id, now=now)
+    return _stamp_add(actor=actor, card_ref=card_ref, program=program, pin=pin, notes=notes, now=now)
+
+
+@transaction.atomic
+def _stamp_add(*, actor, card_ref, program, pin, notes, now) -> StampAdded:
+    card = card_get_locked(merchant=actor.merchant, card_ref=card_ref)
+    _ensure_active(card)
+    available_at = next_stamp_at(card=card, program=program)
+    if available_at is not None and now < available_at:
+        raise StampCooldown(
+            details={
+                "next_stamp_available_at": available_at.isoformat(),
+                "retry_after_seconds": max(int((available_at - now).total_seconds()) + 1, 1),
+            }
+        )
+    today = stamps_given_today(card=card, actor=actor, now=now)
+    if today >= program.max_daily_stamps:
+        raise DailyStampLimit(details={"stamps_today": today, "max_daily_stamps": program.max_daily_stamps})
+
+    card.stamp_count += 1
+    card.total_stamps_earned += 1
+    card.last_stamp_at = card.last_activity_at = now
+    card.save(update_fields=["stamp_count", "total_stamps_earned", "last_stamp_at", "last_activity_at", "updated_at"])
+    tx = ledger_record(
+        card=card, actor=actor, type=TransactionType.STAMP_EARNED, stamps_delta=1, staff_pin=pin, notes=notes, now=now
+    )
+    return StampAdded(
+        transaction=tx,
+        card=card,
+        reward_earned=card.stamp_count >= program.stamps_target,
+        stamps_today=today + 1,
+        max_daily_stamps=program.max_daily_stamps,
+        next_stamp_available_at=next_stamp_at(card=card, program=program),
+    )
+
+
+def stamps_redeem(
+    *,
+    actor: Actor,
+    card_ref: CardRef,
+    staff_pin: str | None = None,
+    staff_pin_id: int | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> StampsRedeemed:
+    now = now or timezone.now()
+    program = program_for_operation(actor=actor, needs="stamps")
+    pin = staff_pin_for_operation(actor=actor, program=program, staff_pin=staff_pin, staff_pin_id=staff_pin_id, now=now)
+    return _stamps_redeem(actor=actor, card_ref=card_ref, program=program, pin=pin, notes=notes, now=now)
+
+
+@transaction.atomic
+def _stamps_redeem(*, actor, card_ref, program, pin, notes, now) -> StampsRedeemed:
+    card = card_get_locked(merchant=actor.merchant, card_ref=card_ref)
+    _ensure_active(card)
+    if card.stamp_count < program.stamps_target:
+        raise InsufficientStamps(details={"stamp_count": card.stamp_count, "stamps_target": program.stamps_target})
+    card.stamp_count -= program.stamps_target
+    card.stamps_redeemed += 1
+    card.last_redemption_at = card.last_activity_at = now
+    card.save(update_fields=["stamp_count", "stamps_redeemed", "last_redemption_at", "last_activity_at", "updated_at"])
+    tx = ledger_record(
+        card=card,
+        actor=actor,
+        type=TransactionType.STAMP_REDEEMED,
+        stamps_delta=-program.stamps_target,
+        staff_pin=pin,
+        notes=notes,
+        now=now,
+    )
+    return StampsRedeemed(transaction=tx, card=card)
+
+
+def stamps_void(
+    *,
+    actor: Actor,
+    card_ref: CardRef,
+    stamps_to_void: int | None = None,
+    original_transaction_id: int | None = None,
+    staff_pin: str | None = None,
+    staff_pin_id: int | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> StampsVoided:
+    """Take stamps back, by count or by naming the stamp transaction to undo.
+
+    The count never goes below zero: the result says how many were actually
+    voided. A stamp transaction is voided at most once (database constraint).
+    """
+    if (stamps_to_void is None) == (original_transaction_id is None):
+        raise ValidationFailed(details={"void": ["Give exactly one of stamps_to_void, original_transaction_id."]})
+    if stamps_to_void is not None and stamps_to_void < 1:
+        raise ValidationFailed(details={"stamps_to_void": ["Must be at least 1."]})
+    now = now or timezone.now()
+    program = program_for_operation(actor=actor, needs="stamps")
+    pin = staff_pin_for_operation(actor=actor, program=program, staff_pin=staff_pin, staff_pin_id=staff_pin_id, now=now)
+    return _stamps_void(
+        actor=actor,
+        card_ref=card_ref,
+        stamps_to_void=stamps_to_void,
+        original_transaction_id=original_transaction_id,
+        pin=pin,
+        notes=notes,
+        now=now,
+    )
+
+
+@transaction.atomic
+def _stamps_void(*, actor, card_ref, stamps_to_void, original_transaction_id, pin, notes, now) -> StampsVoided:
+    card = card_get_locked(merchant=actor.merchant, card_ref=card_ref)
+    original = None
+    if original_transaction_id is not None:
+        original = LoyaltyTransaction.objects.filter(
+            pk=original_transaction_id, card=card, type=TransactionType.STAMP_EARNED
+        ).first()
+        if original is None:
+            raise TransactionNotFound()
+        if original.voids.exists():
+            raise AlreadyVoided(details={"original_transaction_id": original.pk})
+        wanted = original.stamps_delta
+    else:
+        wanted = stamps_to_void
+        if card.stamp_count == 0:
+            raise NothingToVoid(details={"stamp_count": 0})
+    voided = min(wanted, card.stamp_count)
+    card.stamp_count -= voided
+    card.total_stamps_voided += voided
+    card.last_activity_at = now
+    card.save(update_fields=["stamp_count", "total_stamps_voided", "last_activity_at", "updated_at"])
+    tx = ledger_record(
+        card=card,
+        actor=actor,
+        type=TransactionType.STAMP_VOIDED,
+        stamps_delta=-voided,
+        staff_pin=pin,
+        voided_transaction=original,
+        notes=notes,
+        now=now,
+    )
+    return StampsVoided(transaction=tx, card=card, stamps_voided=voided)

@@ -1,0 +1,81 @@
+"""One error shape for the whole API: ``{"error": {"code", "message", "details"}}``.
+
+Domain errors (``LoyaltyError``), DRF's own exceptions, Django's
+``ValidationError``/``Http404``/``PermissionDenied`` and database integrity
+errors all come out in that shape. Anything else is logged and answered with
+a 500 in the same shape (never an HTML page).
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from loyalty.exceptions import LoyaltyError
+
+logger = logging.getLogger(__name__)
+
+_CODES = {
+    exceptions.ParseError: ("VALIDATION_ERROR", 400),
+    exceptions.ValidationError: ("VALIDATION_ERROR", 400),
+    exceptions.NotAuthenticated: ("NOT_AUTHENTICATED", 401),
+    exceptions.AuthenticationFailed: ("NOT_AUTHENTICATED", 401),
+    exceptions.PermissionDenied: ("PERMISSION_DENIED", 403),
+    exceptions.NotFound: ("NOT_FOUND", 404),
+    exceptions.MethodNotAllowed: ("METHOD_NOT_ALLOWED", 405),
+    exceptions.NotAcceptable: ("NOT_ACCEPTABLE", 406),
+    exceptions.UnsupportedMediaType: ("UNSUPPORTED_MEDIA_TYPE", 415),
+    exceptions.Throttled: ("THROTTLED", 429),
+}
+
+
+def error_response(code, message, details=None, status_code=400, headers=None):
+    return Response(
+        {"error": {"code": code, "message": str(message), "details": details or {}}},
+        status=status_code,
+        headers=headers,
+    )
+
+
+def _flatten(detail):
+    """DRF error detail → plain JSON (lists of strings per field)."""
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, LoyaltyError):
+        return error_response(exc.code, exc.message, exc.details, exc.status)
+    if isinstance(exc, DjangoValidationError):
+        details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return error_response("VALIDATION_ERROR", _("The request is not valid."), details, 400)
+    if isinstance(exc, Http404):
+        return error_response("NOT_FOUND", _("Not found."), None, 404)
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        code, status_code = "ERROR", exc.status_code
+        for klass, (mapped_code, mapped_status) in _CODES.items():
+            if isinstance(exc, klass):
+                code, status_code = mapped_code, mapped_status
+                break
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(int(exc.wait) + (0 if exc.wait == int(exc.wait) else 1))
+        if isinstance(exc, exceptions.ValidationError):
+            details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            return error_response(code, _("The request is not valid."), _flatten(details), status_code, headers)
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            status_code = status.HTTP_401_UNAUTHORIZED
+        return error_response(code, str(exc.detail), None, status_code, headers)
+    logger.exception("api.unhandled_error", extra={"view": context.get("view").__class__.__name__})
+    return error_response("SERVER_ERROR", _("Something went wrong on our side."), None, 500)

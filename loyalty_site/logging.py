@@ -1,0 +1,68 @@
+"""Structured logging: one JSON object per line, with secrets redacted.
+
+Code logs events with ``logger.info("stamp.added", extra={"card_id": ...})``.
+The filter below is the safety net behind the rule that no PIN, token,
+password, hash or key is ever logged: it blanks any extra field whose name
+says it is a secret and masks credentials in free text (``Authorization``
+header values, ``pin=`` pairs).
+"""
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+SECRET_FIELD = re.compile(r"(pin|password|passwd|token|secret|authorization|hash|private|api_key|key_pem)", re.I)
+SECRET_TEXT = [
+    (re.compile(r"\b(Token|Bearer|ApplePass)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
+    (re.compile(r"((?:pin|password|token|secret)[\"']?\s*[:=]\s*[\"']?)[^\s,&\"'}]+", re.I), r"\1[redacted]"),
+]
+REDACTED = "[redacted]"
+
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def redact_text(text: str) -> str:
+    for pattern, replacement in SECRET_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact_value(key, value):
+    if SECRET_FIELD.search(str(key)):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redact_value(k, v) for k, v in value.items()}
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not drop the line
+            message = str(record.msg)
+        record.msg = redact_text(message)
+        record.args = None
+        for key in list(vars(record)):
+            if key not in _RESERVED:
+                setattr(record, key, _redact_value(key, getattr(record, key)))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        event = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                event[key] = value
+        if record.exc_info:
+            event["exception"] = redact_text(self.formatException(record.exc_info))
+        return json.dumps(event, default=str, ensure_ascii=False)

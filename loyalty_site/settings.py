@@ -1,0 +1,243 @@
+"""Settings for the loyalty platform.
+
+Everything configurable is read from the environment (or an optional ``.env``
+file beside ``manage.py``) through django-environ, in this one place. The
+defaults make the embedded run work with no setup at all (SQLite under
+``var/``, eager Celery tasks, local-memory cache, console e-mail) and make a
+production run safe: with ``DEBUG=false`` a ``SECRET_KEY`` is required and the
+security middleware is on. Every variable is documented in README.md and
+``.env.example``.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _env_or_none(name):
+    """An environment variable, with an empty value meaning "not set"."""
+    value = env.str(name, default="")
+    return value or None
+
+
+# --- Database -----------------------------------------------------------------
+DATABASE_URL = _env_or_none("DATABASE_URL")
+IS_EMBEDDED = DATABASE_URL is None
+
+if IS_EMBEDDED:
+    VAR_DIR.mkdir(exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env.str("SQLITE_PATH", default=str(VAR_DIR / "loyalty.sqlite3")),
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock when a transaction starts, so
+                # concurrent writers queue on busy_timeout instead of failing
+                # with "database is locked" half-way through (or losing updates).
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            },
+        }
+    }
+else:
+    DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Core ---------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=IS_EMBEDDED)
+if DEBUG:
+    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production-0123456789")
+else:
+    SECRET_KEY = env.str("SECRET_KEY")  # required: ImproperlyConfigured when missing
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "loyalty",
+    "staff",
+    "wallet",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "loyalty_site.urls"
+WSGI_APPLICATION = "loyalty_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation -----------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("lb", "Lëtzebuergesch"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/Luxembourg")
+USE_TZ = True
+
+# --- Static and media files -----------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Cache (throttling state is shared through it) --------------------------------
+CACHE_URL = _env_or_none("CACHE_URL")
+CACHES = {
+    "default": env.cache_url_config(CACHE_URL)
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "loyalty"}
+}
+
+# --- E-mail -------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
+
+# --- Security (production) ------------------------------------------------------------
+# Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER_ENABLED=true and,
+# if the proxy already redirects, SECURE_SSL_REDIRECT=false.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+if env.bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# How many proxies in front of the app append to X-Forwarded-For; 0 means the
+# client address is REMOTE_ADDR. Used for the IP recorded on every operation.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- REST API -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["staff.authentication.HashedTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "loyalty_site.api.pagination.PageNumberPagination",
+    "EXCEPTION_HANDLER": "loyalty_site.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_LOGIN", default="10/min"),
+        "enroll": env.str("THROTTLE_ENROLL", default="20/hour"),
+        "public": env.str("THROTTLE_PUBLIC", default="120/min"),
+        "scan": env.str("THROTTLE_SCAN", default="600/min"),
+    },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Loyalty platform API",
+    "DESCRIPTION": "Scanner (store), platform-admin and public APIs of the loyalty platform.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=720)
+
+# --- Loyalty defaults -------------------------------------------------------------------
+LOYALTY_DEFAULT_COOLDOWN_MINUTES = env.int("LOYALTY_DEFAULT_COOLDOWN_MINUTES", default=15)
+LOYALTY_MAX_DAILY_STAMPS = env.int("LOYALTY_MAX_DAILY_STAMPS", default=5)
+LOYALTY_PIN_MAX_FAILED_ATTEMPTS = env.int("LOYALTY_PIN_MAX_FAILED_ATTEMPTS", default=5)
+LOYALTY_PIN_LOCKOUT_MINUTES = env.int("LOYALTY_PIN_LOCKOUT_MINUTES", default=30)
+LOYALTY_DEFAULT_POINTS_PER_EURO = env.int("LOYALTY_DEFAULT_POINTS_PER_EURO", default=10)
+# bcrypt cost for staff PINs; see README "Staff PINs" for the measurement.
+LOYALTY_PIN_BCRYPT_ROUNDS = env.int("LOYALTY_PIN_BCRYPT_ROUNDS", default=10)
+# Key of the HMAC that finds a PIN's row before the one bcrypt check.
+LOYALTY_PIN_LOOKUP_KEY = env.str("LOYALTY_PIN_LOOKUP_KEY", default=SECRET_KEY)
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_BROKER_URL = _env_or_none("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = _env_or_none("CELERY_RESULT_BACKEND")
+# No broker configured: run tasks in-process so the embedded run needs nothing else.
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Logging: one JSON object per line, secrets redacted ---------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "loyalty_site.logging.RedactSecretsFilter"}},
+    "formatters": {"json": {"()": "loyalty_site.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,143 @@
+"""Who may do what: memberships (user ↔ merchant, role, stores), staff PINs, API tokens."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.models import Merchant, Store, TenantQuerySet, TimestampedModel
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    STAFF = "staff", _("Staff")
+
+
+class Membership(TimestampedModel):
+    """Gives a user a role at one merchant.
+
+    A user belongs to at most one merchant (the back office shows "the
+    logged-in user's merchant"). Owners act at every store of the merchant;
+    managers and staff at the stores named in ``stores``. Platform
+    administrators are superusers with no membership.
+    """
+
+    MERCHANT_LOOKUP = "merchant"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership", verbose_name=_("user")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("merchant")
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    stores = models.ManyToManyField(
+        Store, blank=True, related_name="memberships", verbose_name=_("stores"),
+        help_text=_("Managers and staff work at these stores; owners at all."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()} · {self.merchant}"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    @property
+    def can_manage_pins(self) -> bool:
+        return self.role in (Role.OWNER, Role.MANAGER)
+
+
+class StaffPin(TimestampedModel):
+    """A staff member's PIN at one store.
+
+    Only a bcrypt hash is kept, plus ``lookup_digest``, a keyed HMAC of
+    (store, PIN) that finds the one candidate row so verification costs one
+    bcrypt check however many PINs the store has. The digest is unique among
+    the active PINs of a store, so a PIN alone identifies its holder.
+    """
+
+    MERCHANT_LOOKUP = "merchant"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant"))
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="staff_pins", verbose_name=_("store"))
+    name = models.CharField(_("staff member"), max_length=120)
+    staff_number = models.CharField(_("staff number"), max_length=32, blank=True)
+    pin_hash = models.CharField(max_length=100, editable=False)
+    lookup_digest = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    failed_attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["store", "name"]
+        verbose_name = _("staff PIN")
+        verbose_name_plural = _("staff PINs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "lookup_digest"], condition=Q(is_active=True), name="staffpin_unique_active_per_store"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.store.code})"
+
+
+class StorePinGuard(models.Model):
+    """Failed-PIN counter of a store: brute force is bounded per store, not only per PIN.
+
+    Kept in the database (not a cache) so it holds across app processes, and
+    updated under a row lock so concurrent wrong PINs are all counted.
+    """
+
+    MERCHANT_LOOKUP = "store__merchant"
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="pin_guard", primary_key=True)
+    failed_attempts = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("store PIN lockout")
+        verbose_name_plural = _("store PIN lockouts")
+
+
+class ApiToken(models.Model):
+    """A scanner-app or script token. Only the SHA-256 of the key is stored.
+
+    Keys are 256 random bits, so a fast hash is enough (nothing to brute
+    force) and lookup is one indexed equality. ``store`` is null only for a
+    platform administrator's token (the admin API).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(_("key prefix"), max_length=8, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    user_agent = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.key_prefix}… ({self.user})"

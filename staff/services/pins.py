@@ -1,0 +1,271 @@
+"""Staff PINs: create, change, deactivate, unlock, verify with lockout.
+
+Verification costs one bcrypt check however many PINs a store has: a keyed
+HMAC of (store, PIN) — ``lookup_digest`` — finds the single candidate row,
+whose bcrypt hash is then checked. The HMAC key is a server secret
+(``LOYALTY_PIN_LOOKUP_KEY``), so the digest alone does not let someone who
+reads the table test PINs offline faster than bcrypt.
+
+Brute force is bounded per store: each wrong PIN counts against the store's
+guard row (and against the named PIN when the caller gives ``staff_pin_id``);
+after the merchant's maximum within the lockout window, verification answers
+``STAFF_PIN_LOCKED`` until the window passes or an owner or manager unlocks.
+The guard row is locked for the whole check, so concurrent wrong PINs are
+counted one after another and no more than the maximum are ever evaluated.
+A success resets the counters. Counts are committed in their own transaction
+before the error is raised, so the failed operation cannot roll them back.
+"""
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+import bcrypt
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.exceptions import (
+    PermissionDenied,
+    StaffPinInvalid,
+    StaffPinLocked,
+    StaffPinNotFound,
+    StaffPinRequired,
+    ValidationFailed,
+)
+from loyalty.models import LoyaltyTransaction, Store
+from loyalty.selectors.settings import merchant_settings_get
+from loyalty.services.context import Actor
+from staff.models import StaffPin, StorePinGuard
+
+logger = logging.getLogger(__name__)
+
+PIN_MIN_LENGTH = 4
+PIN_MAX_LENGTH = 8
+
+
+def _lookup_digest(store: Store, pin: str) -> str:
+    message = f"{store.pk}:{pin}".encode()
+    return hmac.new(settings.LOYALTY_PIN_LOOKUP_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _hash(pin: str) -> str:
+    return bcrypt.hashpw(pin.encode(), bcrypt.gensalt(rounds=settings.LOYALTY_PIN_BCRYPT_ROUNDS)).decode()
+
+
+_DUMMY_HASH: bytes | None = None
+
+
+def _dummy_hash() -> bytes:
+    """A hash to check against when no row matches, so a miss costs as much as a hit."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = bcrypt.hashpw(b"no-such-pin", bcrypt.gensalt(rounds=settings.LOYALTY_PIN_BCRYPT_ROUNDS))
+    return _DUMMY_HASH
+
+
+def validate_pin_format(pin: str) -> None:
+    if not (isinstance(pin, str) and pin.isascii() and pin.isdigit() and PIN_MIN_LENGTH <= len(pin) <= PIN_MAX_LENGTH):
+        raise ValidationFailed(
+            _("A PIN is 4 to 8 digits."), details={"pin": [str(_("A PIN is 4 to 8 digits."))]}
+        )
+
+
+def _check_can_manage(actor: Actor, store: Store) -> None:
+    if store.merchant_id != actor.merchant.pk:
+        raise StaffPinNotFound()
+    if not actor.can_manage_pins:
+        raise PermissionDenied(_("Only owners and managers manage staff PINs."))
+
+
+def _pin_taken(store: Store, digest: str, exclude_pk=None) -> bool:
+    qs = StaffPin.objects.filter(store=store, lookup_digest=digest, is_active=True)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()
+
+
+def _pin_in_use_error():
+    return ValidationFailed(
+        _("Another active PIN at this store is the same; choose a different PIN."),
+        details={"pin": [str(_("This PIN is already used at this store."))]},
+    )
+
+
+@transaction.atomic
+def pin_create(*, actor: Actor, store: Store, name: str, pin: str, staff_number: str = "") -> StaffPin:
+    _check_can_manage(actor, store)
+    validate_pin_format(pin)
+    digest = _lookup_digest(store, pin)
+    if _pin_taken(store, digest):
+        raise _pin_in_use_error()
+    try:
+        with transaction.atomic():
+            return StaffPin.objects.create(
+                merchant_id=store.merchant_id,
+                store=store,
+                name=name,
+                staff_number=staff_number,
+                pin_hash=_hash(pin),
+                lookup_digest=digest,
+            )
+    except IntegrityError:  # a concurrent create took the same PIN
+        raise _pin_in_use_error() from None
+
+
+@transaction.atomic
+def pin_update(
+    *,
+    actor: Actor,
+    staff_pin: StaffPin,
+    name: str | None = None,
+    pin: str | None = None,
+    staff_number: str | None = None,
+    is_active: bool | None = None,
+) -> StaffPin:
+    _check_can_manage(actor, staff_pin.store)
+    fields = ["updated_at"]
+    if name is not None:
+        staff_pin.name = name
+        fields.append("name")
+    if staff_number is not None:
+        staff_pin.staff_number = staff_number
+        fields.append("staff_number")
+    if pin is not None:
+        validate_pin_format(pin)
+        staff_pin.lookup_digest = _lookup_digest(staff_pin.store, pin)
+        staff_pin.pin_hash = _hash(pin)
+        fields += ["lookup_digest", "pin_hash"]
+    if is_active is not None:
+        staff_pin.is_active = is_active
+        fields.append("is_active")
+    if staff_pin.is_active and _pin_taken(staff_pin.store, staff_pin.lookup_digest, exclude_pk=staff_pin.pk):
+        raise _pin_in_use_error()
+    try:
+        with transaction.atomic():
+            staff_pin.save(update_fields=fields)
+    except IntegrityError:
+        raise _pin_in_use_error() from None
+    return staff_pin
+
+
+@transaction.atomic
+def pin_delete(*, actor: Actor, staff_pin: StaffPin) -> bool:
+    """Delete a PIN, or deactivate it when transactions name it. Returns True if deleted."""
+    _check_can_manage(actor, staff_pin.store)
+    if LoyaltyTransaction.objects.filter(staff_pin=staff_pin).exists():
+        staff_pin.is_active = False
+        staff_pin.save(update_fields=["is_active", "updated_at"])
+        return False
+    staff_pin.delete()
+    return True
+
+
+@transaction.atomic
+def pin_unlock(*, actor: Actor, staff_pin: StaffPin) -> StaffPin:
+    """Clear the PIN's lockout and its store's: an owner or manager vouches for the till."""
+    _check_can_manage(actor, staff_pin.store)
+    StaffPin.objects.filter(pk=staff_pin.pk).update(failed_attempts=0, locked_until=None)
+    StorePinGuard.objects.filter(store=staff_pin.store).update(
+        failed_attempts=0, locked_until=None, window_started_at=None
+    )
+    staff_pin.refresh_from_db()
+    return staff_pin
+
+
+class _Outcome(Enum):
+    OK = "ok"
+    INVALID = "invalid"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    outcome: _Outcome
+    staff_pin: StaffPin | None = None
+    locked_until: datetime | None = None
+    attempts_left: int | None = None
+
+
+def _guard_locked(store: Store) -> StorePinGuard:
+    StorePinGuard.objects.get_or_create(store=store)
+    return StorePinGuard.objects.select_for_update().get(store=store)
+
+
+@transaction.atomic
+def _attempt(*, store: Store, pin: str, staff_pin_id: int | None, now: datetime) -> _Attempt:
+    merchant_settings = merchant_settings_get(merchant=store.merchant)
+    max_attempts = merchant_settings.effective_pin_max_failed_attempts
+    window = timedelta(minutes=merchant_settings.effective_pin_lockout_minutes)
+
+    guard = _guard_locked(store)
+    if guard.locked_until and guard.locked_until > now:
+        return _Attempt(_Outcome.LOCKED, locked_until=guard.locked_until)
+
+    named = None
+    if staff_pin_id is not None:
+        named = StaffPin.objects.select_for_update().filter(pk=staff_pin_id, store=store, is_active=True).first()
+        if named and named.locked_until and named.locked_until > now:
+            return _Attempt(_Outcome.LOCKED, locked_until=named.locked_until)
+
+    digest = _lookup_digest(store, pin)
+    candidate = StaffPin.objects.filter(store=store, lookup_digest=digest, is_active=True).first()
+    if named is not None and candidate is not None and candidate.pk != named.pk:
+        candidate = None  # the right PIN of someone else is not the named staff member's PIN
+    if candidate is not None and candidate.locked_until and candidate.locked_until > now:
+        return _Attempt(_Outcome.LOCKED, locked_until=candidate.locked_until)  # locked stays locked
+    matched = bcrypt.checkpw(pin.encode(), candidate.pin_hash.encode() if candidate else _dummy_hash())
+
+    if matched and candidate is not None:
+        StaffPin.objects.filter(pk=candidate.pk).update(failed_attempts=0, locked_until=None, last_used_at=now)
+        if guard.failed_attempts:
+            StorePinGuard.objects.filter(pk=guard.pk).update(failed_attempts=0, window_started_at=None)
+        return _Attempt(_Outcome.OK, staff_pin=candidate)
+
+    if guard.window_started_at is None or now - guard.window_started_at > window:
+        guard.failed_attempts, guard.window_started_at = 0, now
+    guard.failed_attempts += 1
+    if guard.failed_attempts >= max_attempts:
+        guard.locked_until = now + window
+    guard.save()
+    locked_until = guard.locked_until if guard.failed_attempts >= max_attempts else None
+    if named is not None:
+        named.failed_attempts += 1
+        if named.failed_attempts >= max_attempts:
+            named.locked_until = now + window
+            locked_until = named.locked_until
+        named.save(update_fields=["failed_attempts", "locked_until"])
+    logger.warning(
+        "staff_pin.failed",
+        extra={"store": store.code, "failed_attempts": guard.failed_attempts, "max_attempts": max_attempts},
+    )
+    return _Attempt(
+        _Outcome.INVALID, locked_until=locked_until, attempts_left=max(max_attempts - guard.failed_attempts, 0)
+    )
+
+
+def pin_verify(
+    *, store: Store, pin: str | None, staff_pin_id: int | None = None, now: datetime | None = None
+) -> StaffPin:
+    """The active StaffPin of ``store`` matching ``pin``, or a domain error.
+
+    Must run outside the operation's transaction (the domain services call
+    it first) so that a failure's count is committed.
+    """
+    if not pin:
+        raise StaffPinRequired()
+    now = now or timezone.now()
+    if not (pin.isascii() and pin.isdigit() and PIN_MIN_LENGTH <= len(pin) <= PIN_MAX_LENGTH):
+        pin = "x"  # never matches, still counted and still costs one bcrypt check
+    attempt = _attempt(store=store, pin=pin, staff_pin_id=staff_pin_id, now=now)
+    if attempt.outcome is _Outcome.OK:
+        return attempt.staff_pin
+    if attempt.outcome is _Outcome.LOCKED:
+        raise StaffPinLocked(details={"locked_until": attempt.locked_until.isoformat()})
+    if attempt.locked_until is not None:
+        raise StaffPinLocked(details={"locked_until": attempt.locked_until.isoformat()})
+    raise StaffPinInvalid(details={"attempts_left": attempt.attempts_left})

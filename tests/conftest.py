@@ -1,0 +1,85 @@
+import os
+
+import pytest
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+
+from tests import factories  # noqa: E402
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip(
+                "needs PostgreSQL: run `make test` where PostgreSQL answers on 127.0.0.1:5432, "
+                "or set TEST_DATABASE_URL=postgres://user@host:port/db"
+            )
+
+
+@pytest.fixture(autouse=True)
+def _fast_bcrypt(settings):
+    """bcrypt at its minimum cost in tests; the configured cost is measured in `make bench`."""
+    settings.LOYALTY_PIN_BCRYPT_ROUNDS = 4
+    import staff.services.pins as pins
+
+    pins._DUMMY_HASH = None
+
+
+@pytest.fixture
+def merchant(db):
+    return factories.make_merchant("Café Alpha")
+
+
+@pytest.fixture
+def store(merchant):
+    return factories.make_store(merchant, code="alpha-center")
+
+
+@pytest.fixture
+def program(merchant):
+    return factories.make_program(merchant)
+
+
+@pytest.fixture
+def reward(program):
+    return factories.make_reward(program, "Croissant", 100)
+
+
+@pytest.fixture
+def card(store, program):
+    return factories.make_card(store)
+
+
+@pytest.fixture
+def other_merchant(db):
+    return factories.make_merchant("Bakery Beta")
+
+
+@pytest.fixture
+def other_store(other_merchant):
+    return factories.make_store(other_merchant, code="beta-shop")
+
+
+@pytest.fixture
+def other_program(other_merchant):
+    return factories.make_program(other_merchant, name="Beta Stamps", loyalty_type="stamps")
+
+
+@pytest.fixture
+def other_card(other_store, other_program):
+    return factories.make_card(other_store)
+
+
+@pytest.fixture
+def actor(store):
+    return factories.till_actor(store)
+
+
+@pytest.fixture
+def owner(store):
+    return factories.owner_actor(store)

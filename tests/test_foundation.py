@@ -1,0 +1,116 @@
+"""The project's foundation: settings, migrations, deploy checks, demo data."""
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Merchant, Program, Store
+from staff.models import Membership, StaffPin
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings_in_subprocess(env_overrides: dict, expression: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "SECRET_KEY")}
+    env.update(env_overrides)
+    code = f"import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','loyalty_site.settings'); django.setup(); from django.conf import settings; print(repr(({expression},)))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_embedded_default_is_sqlite_in_wal_with_immediate_transactions(tmp_path):
+    out = _settings_in_subprocess(
+        {"SQLITE_PATH": str(tmp_path / "x.sqlite3")},
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['OPTIONS']['transaction_mode'], settings.DEBUG",
+    )
+    assert out == "('django.db.backends.sqlite3', 'IMMEDIATE', True)"
+    journal = _settings_in_subprocess(
+        {"SQLITE_PATH": str(tmp_path / "x.sqlite3")},
+        "__import__('django.db').db.connection.cursor().execute('PRAGMA journal_mode').fetchone()[0]",
+    )
+    assert journal == "('wal',)"
+
+
+def test_database_url_switches_to_postgresql_and_debug_off():
+    out = _settings_in_subprocess(
+        {"DATABASE_URL": "postgres://u:p@db.example:5433/loyalty", "SECRET_KEY": "x" * 50},
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], settings.DATABASES['default']['PORT'], settings.DEBUG",
+    )
+    assert out == "('django.db.backends.postgresql', 'db.example', 5433, False)"
+
+
+def test_production_requires_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    env["DEBUG"] = "false"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "a-production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a3",
+            "ALLOWED_HOSTS": "loyalty.example.com",
+            "CSRF_TRUSTED_ORIGINS": "https://loyalty.example.com",
+            "SITE_URL": "https://loyalty.example.com",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNINGS" not in result.stderr + result.stdout
+
+
+@pytest.mark.django_db
+def test_migrations_are_complete():
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_data_is_idempotent_and_complete(settings):
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("loyalty_demo", "--json", stdout=out)
+    first = json.loads(out.getvalue())
+    counts = [Merchant.objects.count(), Store.objects.count(), Customer.objects.count(), LoyaltyCard.objects.count(),
+              LoyaltyTransaction.objects.count(), StaffPin.objects.count(), Membership.objects.count()]
+    call_command("loyalty_demo", stdout=StringIO())
+    assert counts == [Merchant.objects.count(), Store.objects.count(), Customer.objects.count(),
+                      LoyaltyCard.objects.count(), LoyaltyTransaction.objects.count(), StaffPin.objects.count(),
+                      Membership.objects.count()]
+
+    assert set(Store.objects.values_list("code", flat=True)) == {"demo-center", "demo-station", "other-bakery"}
+    cafe = Program.objects.get(merchant__slug="demo-cafe")
+    assert (cafe.loyalty_type, cafe.stamps_target, cafe.points_per_euro, cafe.require_staff_pin) == ("hybrid", 10, 10, True)
+    assert cafe.rewards.count() >= 2
+    assert Program.objects.get(merchant__slug="other-bakery").loyalty_type == "stamps"
+    assert LoyaltyCard.objects.filter(merchant__slug="demo-cafe").count() >= 9
+    assert LoyaltyCard.objects.count() >= 12
+    roles = {login["username"]: login["role"] for login in first["logins"]}
+    assert roles["cafe-owner"] == "owner" and roles["cafe-manager"] == "manager" and roles["cafe-staff"] == "staff"
+    assert {pin["store"] for pin in first["pins"]} == {"demo-center", "demo-station", "other-bakery"}
+
+
+@pytest.mark.django_db
+def test_demo_refuses_without_debug(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("loyalty_demo", stdout=StringIO())
