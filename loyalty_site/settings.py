@@ -214,6 +214,31 @@ LOYALTY_PIN_BCRYPT_ROUNDS = env.int("LOYALTY_PIN_BCRYPT_ROUNDS", default=10)
 # Key of the HMAC that finds a PIN's row before the one bcrypt check.
 LOYALTY_PIN_LOOKUP_KEY = env.str("LOYALTY_PIN_LOOKUP_KEY", default=SECRET_KEY)
 
+# --- Apple Wallet (off unless the pass certificate is configured) ----------------------------------
+# Owned by wallet.apple; see README "Apple Wallet".
+LOYALTY_APPLE_PASS_TYPE_ID = env.str("LOYALTY_APPLE_PASS_TYPE_ID", default="")
+LOYALTY_APPLE_TEAM_ID = env.str("LOYALTY_APPLE_TEAM_ID", default="")
+LOYALTY_APPLE_SIGNER_CERT_PATH = env.str("LOYALTY_APPLE_SIGNER_CERT_PATH", default="")
+LOYALTY_APPLE_SIGNER_KEY_PATH = env.str("LOYALTY_APPLE_SIGNER_KEY_PATH", default="")
+LOYALTY_APPLE_SIGNER_KEY_PASSWORD = env.str("LOYALTY_APPLE_SIGNER_KEY_PASSWORD", default="")
+LOYALTY_APPLE_WWDR_CERT_PATH = env.str("LOYALTY_APPLE_WWDR_CERT_PATH", default="")
+LOYALTY_APPLE_APNS_HOST = env.str("LOYALTY_APPLE_APNS_HOST", default="api.push.apple.com")
+LOYALTY_APPLE_APNS_PORT = env.int("LOYALTY_APPLE_APNS_PORT", default=443)
+LOYALTY_APPLE_APNS_AUTH = env.str("LOYALTY_APPLE_APNS_AUTH", default="certificate")  # or "token"
+LOYALTY_APPLE_APNS_KEY_PATH = env.str("LOYALTY_APPLE_APNS_KEY_PATH", default="")  # .p8, token auth
+LOYALTY_APPLE_APNS_KEY_ID = env.str("LOYALTY_APPLE_APNS_KEY_ID", default="")
+LOYALTY_APPLE_APNS_TEAM_ID = env.str("LOYALTY_APPLE_APNS_TEAM_ID", default="")
+LOYALTY_APPLE_APNS_CA_PATH = env.str("LOYALTY_APPLE_APNS_CA_PATH", default="")  # tests: trust a local CA
+
+# --- Google Wallet (off unless issuer id and service account are configured) -------------------
+# Owned by wallet.google; see README "Google Wallet".
+LOYALTY_GOOGLE_ISSUER_ID = env.str("LOYALTY_GOOGLE_ISSUER_ID", default="")
+LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON = env.str("LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON", default="")
+LOYALTY_GOOGLE_ORIGINS = env.list("LOYALTY_GOOGLE_ORIGINS", default=[])
+LOYALTY_GOOGLE_API_BASE = env.str(
+    "LOYALTY_GOOGLE_API_BASE", default="https://walletobjects.googleapis.com/walletobjects/v1"
+).rstrip("/")
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = _env_or_none("CELERY_BROKER_URL")
 CELERY_RESULT_BACKEND = _env_or_none("CELERY_RESULT_BACKEND")

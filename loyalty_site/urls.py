@@ -1,7 +1,11 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("loyalty_site.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
+# Customer pages: English at /join/..., other languages at /fr/join/... etc.
+urlpatterns += i18n_patterns(path("", include("loyalty.urls")), prefix_default_language=False)

@@ -1,3 +1,4 @@
+from .audit import AdminAuditLog
 from .base import TenantQuerySet, TimestampedModel
 from .cards import LoyaltyCard
 from .programs import LoyaltyType, Program, Reward
@@ -5,6 +6,7 @@ from .tenancy import Customer, Merchant, MerchantSettings, Store
 from .transactions import ImmutableRowError, LoyaltyTransaction, TransactionType
 
 __all__ = [
+    "AdminAuditLog",
     "Customer",
     "ImmutableRowError",
     "LoyaltyCard",
