@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+app_name = "loyalty"
+
+urlpatterns = [
+    path("join/<slug:store_code>/", views.join, name="join"),
+    path("join/<slug:store_code>/poster/", views.poster, name="poster"),
+    path("card/<str:token>/", views.card, name="card"),
+]
