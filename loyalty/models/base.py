@@ -11,9 +11,11 @@ from django.db import models
 class TenantQuerySet(models.QuerySet):
     def for_merchant(self, merchant):
         """Rows of this merchant only; ``merchant=None`` gives nothing, never everything."""
-        if merchant is None:
+        # An id works for every lookup; an instance does not for Merchant's own "pk".
+        merchant_id = getattr(merchant, "pk", merchant)
+        if merchant_id is None:  # also an unsaved merchant: "merchant IS NULL" would match platform rows
             return self.none()
-        return self.filter(**{self.model.MERCHANT_LOOKUP: merchant})
+        return self.filter(**{self.model.MERCHANT_LOOKUP: merchant_id})
 
 
 class TimestampedModel(models.Model):

@@ -228,6 +228,7 @@ def points_void(
     now: datetime | None = None,
 ) -> PointsVoided:
     """Take points back: by amount, by the earning transaction, or by its order reference (a return)."""
+    order_reference = (order_reference or "").strip() or None  # as points_earn stored it
     given = [value for value in (points_to_void, original_transaction_id, order_reference) if value not in (None, "")]
     if len(given) != 1:
         raise ValidationFailed(

@@ -26,6 +26,7 @@ from enum import Enum
 import bcrypt
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,7 +41,7 @@ from loyalty.exceptions import (
 from loyalty.models import LoyaltyTransaction, Store
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.context import Actor
-from staff.models import StaffPin, StorePinGuard
+from staff.models import Membership, StaffPin, StorePinGuard
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +76,20 @@ def validate_pin_format(pin: str) -> None:
         )
 
 
+def _manager_works_at(actor: Actor, store: Store) -> bool:
+    return (
+        actor.user is not None
+        and Membership.objects.filter(user=actor.user, merchant=actor.merchant, is_active=True, stores=store).exists()
+    )
+
+
 def _check_can_manage(actor: Actor, store: Store) -> None:
     if store.merchant_id != actor.merchant.pk:
         raise StaffPinNotFound()
     if not actor.can_manage_pins:
         raise PermissionDenied(_("Only owners and managers manage staff PINs."))
+    if not actor.is_owner and not _manager_works_at(actor, store):
+        raise PermissionDenied(_("Managers manage the staff PINs of their own stores only."))
 
 
 def _pin_taken(store: Store, digest: str, exclude_pk=None) -> bool:
@@ -177,6 +187,30 @@ def pin_unlock(*, actor: Actor, staff_pin: StaffPin) -> StaffPin:
     return staff_pin
 
 
+def pin_list(*, actor: Actor, store: Store | None = None) -> QuerySet[StaffPin]:
+    """The PINs the actor manages: any store's for owners, their own stores' for managers, none for staff.
+
+    ``store`` narrows to one store (another merchant's store is not found).
+    Hashes and digests are fields of the rows: interfaces must not show them.
+    """
+    if store is not None:
+        _check_can_manage(actor, store)
+    elif not actor.can_manage_pins:
+        raise PermissionDenied(_("Only owners and managers manage staff PINs."))
+    pins = StaffPin.objects.for_merchant(actor.merchant).select_related("store")
+    if store is not None:
+        return pins.filter(store=store)
+    if actor.is_owner:
+        return pins
+    if actor.user is None:
+        return pins.none()
+    return pins.filter(
+        store__in=Store.objects.filter(
+            memberships__user=actor.user, memberships__merchant=actor.merchant, memberships__is_active=True
+        )
+    )
+
+
 class _Outcome(Enum):
     OK = "ok"
     INVALID = "invalid"
@@ -234,6 +268,9 @@ def _attempt(*, store: Store, pin: str, staff_pin_id: int | None, now: datetime)
     guard.save()
     locked_until = guard.locked_until if guard.failed_attempts >= max_attempts else None
     if named is not None:
+        if named.locked_until is not None and named.locked_until <= now:
+            # The lockout has passed: a new window starts, or one typo would lock the PIN again.
+            named.failed_attempts, named.locked_until = 0, None
         named.failed_attempts += 1
         if named.failed_attempts >= max_attempts:
             named.locked_until = now + window

@@ -1,0 +1,192 @@
+"""API tokens: who gets one for which store, how keys are kept, when they stop working."""
+
+import hashlib
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from loyalty.exceptions import PermissionDenied
+from staff.models import ApiToken
+from staff.services.tokens import InvalidCredentials, token_authenticate, token_issue, token_revoke
+from tests import factories
+
+PASSWORD = "pass-1234-word"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Login checks are what is tested here, not the password hash's cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def station(merchant):
+    return factories.make_store(merchant, code="alpha-station")
+
+
+def issue(user, store=None, password=PASSWORD):
+    return token_issue(username=user.username, password=password, store_code=store.code if store else None)
+
+
+def test_owner_gets_a_token_for_any_store_of_the_merchant(merchant, store, station):
+    owner = factories.make_user("owner", merchant)
+    for place in (store, station):
+        issued = issue(owner, place)
+        assert (issued.token.store, issued.role, issued.token.membership) == (place, "owner", owner.membership)
+        assert token_authenticate(key=issued.key) == issued.token
+
+
+@pytest.mark.parametrize("role", ["manager", "staff"])
+def test_managers_and_staff_get_tokens_for_their_stores_only(merchant, store, station, role):
+    user = factories.make_user(role, merchant, stores=[store])
+    assert issue(user, store).role == role
+
+    with pytest.raises(PermissionDenied):
+        issue(user, station)
+    assert ApiToken.objects.filter(store=station).count() == 0
+
+
+def test_no_token_for_another_merchants_store_or_an_unknown_one(merchant, store, other_store):
+    owner = factories.make_user("owner", merchant)
+    for code in (other_store.code, "no-such-store"):
+        with pytest.raises(PermissionDenied):
+            token_issue(username=owner.username, password=PASSWORD, store_code=code)
+    assert not ApiToken.objects.exists()
+
+
+def test_no_token_for_a_deactivated_membership_or_store(merchant, store):
+    owner = factories.make_user("owner", merchant)
+    store.is_active = False
+    store.save()
+    with pytest.raises(PermissionDenied):
+        issue(owner, store)
+    store.is_active = True
+    store.save()
+    owner.membership.is_active = False
+    owner.membership.save()
+    with pytest.raises(PermissionDenied):
+        issue(owner, store)
+    assert not ApiToken.objects.exists()
+
+
+def test_a_user_without_membership_gets_no_store_token(store):
+    loner = factories.make_user()
+    with pytest.raises(PermissionDenied):
+        issue(loner, store)
+    with pytest.raises(PermissionDenied):
+        issue(loner)  # only platform administrators may omit the store
+    assert not ApiToken.objects.exists()
+
+
+def test_unknown_user_and_wrong_password_get_the_same_error(merchant, store):
+    owner = factories.make_user("owner", merchant)
+    with pytest.raises(InvalidCredentials) as wrong_password:
+        issue(owner, store, password="not-the-password")
+    with pytest.raises(InvalidCredentials) as unknown_user:
+        token_issue(username="nobody-here", password=PASSWORD, store_code=store.code)
+    owner.is_active = False
+    owner.save()
+    with pytest.raises(InvalidCredentials) as inactive_user:
+        issue(owner, store)
+
+    assert wrong_password.value.as_dict() == unknown_user.value.as_dict() == inactive_user.value.as_dict()
+    assert wrong_password.value.status == 401
+    assert not ApiToken.objects.exists()
+
+
+def test_only_the_sha256_of_the_key_is_stored(merchant, store, db):
+    owner = factories.make_user("owner", merchant)
+    issued = issue(owner, store)
+
+    assert len(issued.key) >= 43  # 256 random bits
+    token = ApiToken.objects.get(pk=issued.token.pk)
+    assert token.key_digest == hashlib.sha256(issued.key.encode()).hexdigest()
+    assert token.key_prefix == issued.key[:8]
+    everything = StringIO()
+    call_command("dumpdata", stdout=everything)
+    assert issued.key not in everything.getvalue()
+    assert issued.key not in str(token) + repr(token)
+
+
+def test_keys_are_distinct(merchant, store):
+    owner = factories.make_user("owner", merchant)
+    keys = {issue(owner, store).key for _ in range(5)}
+    assert len(keys) == 5
+
+
+def test_a_wrong_key_authenticates_nothing(merchant, store):
+    owner = factories.make_user("owner", merchant)
+    issued = issue(owner, store)
+    assert token_authenticate(key=issued.key[:-1] + ("A" if issued.key[-1] != "A" else "B")) is None
+    assert token_authenticate(key="") is None
+
+
+def test_tokens_expire(merchant, store, settings):
+    settings.API_TOKEN_TTL_HOURS = 1
+    owner = factories.make_user("owner", merchant)
+    issued = issue(owner, store)
+    issued_at = issued.token.created_at
+
+    assert token_authenticate(key=issued.key, now=issued_at + timedelta(minutes=59)) is not None
+    assert token_authenticate(key=issued.key, now=issued_at + timedelta(minutes=61)) is None
+
+
+def test_ttl_zero_means_no_expiry(merchant, store, settings):
+    settings.API_TOKEN_TTL_HOURS = 0
+    owner = factories.make_user("owner", merchant)
+    issued = issue(owner, store)
+    assert issued.token.expires_at is None
+    assert token_authenticate(key=issued.key, now=timezone.now() + timedelta(days=3650)) is not None
+
+
+def test_revoked_token_stops_working(merchant, store):
+    owner = factories.make_user("owner", merchant)
+    issued = issue(owner, store)
+    token_revoke(token=issued.token)
+    assert token_authenticate(key=issued.key) is None
+    assert ApiToken.objects.get(pk=issued.token.pk).revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "take_away",
+    [
+        lambda user, store: type(user).objects.filter(pk=user.pk).update(is_active=False),
+        lambda user, store: type(user.membership).objects.filter(pk=user.membership.pk).update(is_active=False),
+        lambda user, store: user.membership.stores.remove(store),
+        lambda user, store: type(store).objects.filter(pk=store.pk).update(is_active=False),
+    ],
+    ids=["user deactivated", "membership deactivated", "store removed from membership", "store deactivated"],
+)
+def test_losing_access_stops_the_token_at_once(merchant, store, take_away):
+    manager = factories.make_user("manager", merchant, stores=[store])
+    issued = issue(manager, store)
+    assert token_authenticate(key=issued.key) is not None
+
+    take_away(manager, store)
+
+    assert token_authenticate(key=issued.key) is None
+
+
+def test_platform_admin_gets_a_token_without_store(db):
+    admin = factories.make_admin()
+    issued = issue(admin)
+    assert (issued.token.store, issued.token.membership, issued.role) == (None, None, None)
+    assert token_authenticate(key=issued.key) == issued.token
+
+    type(admin).objects.filter(pk=admin.pk).update(is_superuser=False)
+    assert token_authenticate(key=issued.key) is None
+
+
+def test_last_use_is_recorded_once_a_minute(merchant, store):
+    owner = factories.make_user("owner", merchant)
+    issued = issue(owner, store)
+    start = timezone.now()
+
+    token_authenticate(key=issued.key, now=start)
+    token_authenticate(key=issued.key, now=start + timedelta(seconds=30))
+    assert ApiToken.objects.get(pk=issued.token.pk).last_used_at == start
+    token_authenticate(key=issued.key, now=start + timedelta(seconds=61))
+    assert ApiToken.objects.get(pk=issued.token.pk).last_used_at == start + timedelta(seconds=61)
