@@ -9,3 +9,7 @@ urlpatterns = [
 ]
 # Customer pages: English at /join/..., other languages at /fr/join/... etc.
 urlpatterns += i18n_patterns(path("", include("loyalty.urls")), prefix_default_language=False)
+
+# JSON errors for /api/ paths, Django's own pages elsewhere.
+handler404 = "loyalty_site.api.exceptions.handler404"
+handler500 = "loyalty_site.api.exceptions.handler500"

@@ -4,14 +4,19 @@ Domain errors (``LoyaltyError``), DRF's own exceptions, Django's
 ``ValidationError``/``Http404``/``PermissionDenied`` and database integrity
 errors all come out in that shape. Anything else is logged and answered with
 a 500 in the same shape (never an HTML page).
+
+``api_not_found`` and ``api_server_error`` give the same shape to requests
+that never reach a DRF view (an unknown /api/ URL, a crash in middleware).
 """
 
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import DataError, IntegrityError
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -58,6 +63,12 @@ def exception_handler(exc, context):
         return error_response("VALIDATION_ERROR", _("The request is not valid."), details, 400)
     if isinstance(exc, Http404):
         return error_response("NOT_FOUND", _("Not found."), None, 404)
+    if isinstance(exc, DataError | OverflowError):
+        # A value the database cannot hold (out-of-range number, NUL byte) is the client's error.
+        return error_response("VALIDATION_ERROR", _("A value is out of range."), None, 400)
+    if isinstance(exc, IntegrityError):
+        logger.warning("api.integrity_error", extra={"view": context.get("view").__class__.__name__})
+        return error_response("CONFLICT", _("The request conflicts with the current state; retry."), None, 409)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.APIException):
@@ -69,13 +80,46 @@ def exception_handler(exc, context):
         headers = {}
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
+        details = None
         if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(int(exc.wait) + (0 if exc.wait == int(exc.wait) else 1))
+            retry_after = int(exc.wait) + (0 if exc.wait == int(exc.wait) else 1)
+            headers["Retry-After"] = str(retry_after)
+            details = {"retry_after_seconds": retry_after}
         if isinstance(exc, exceptions.ValidationError):
             details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
             return error_response(code, _("The request is not valid."), _flatten(details), status_code, headers)
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             status_code = status.HTTP_401_UNAUTHORIZED
-        return error_response(code, str(exc.detail), None, status_code, headers)
+        return error_response(code, str(exc.detail), details, status_code, headers)
     logger.exception("api.unhandled_error", extra={"view": context.get("view").__class__.__name__})
     return error_response("SERVER_ERROR", _("Something went wrong on our side."), None, 500)
+
+
+def _error_json(code, message, status_code):
+    return JsonResponse({"error": {"code": code, "message": str(message), "details": {}}}, status=status_code)
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """Any /api/ path no route matched, whatever the method: a JSON 404 (never a redirect or HTML)."""
+    return _error_json("NOT_FOUND", _("No API endpoint at this path."), 404)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request, exception=None):
+    if _is_api(request):
+        return _error_json("NOT_FOUND", _("Not found."), 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if _is_api(request):
+        return _error_json("SERVER_ERROR", _("Something went wrong on our side."), 500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

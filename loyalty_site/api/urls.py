@@ -1,6 +1,11 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from loyalty_site.api.exceptions import api_not_found
 
 urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/auth/", include("staff.api.urls")),
     path("v1/store/loyalty/", include("loyalty.api.store_urls")),
     path("v1/admin/loyalty/", include("loyalty.api.admin_urls")),
@@ -9,4 +14,7 @@ urlpatterns = [
     path("v1/loyalty/", include("wallet.apple.urls")),
     path("v1/loyalty/", include("wallet.google.urls")),
     path("v1/loyalty/", include("loyalty.api.public_urls")),
+    # Last: any other /api/ path is a JSON 404, whatever DEBUG says, and never
+    # an APPEND_SLASH redirect (a POST must not be redirected).
+    re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]

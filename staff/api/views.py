@@ -1,20 +1,23 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from loyalty_site.api.client_ip import user_agent
+from loyalty_site.api.schema import error_responses
+from loyalty_site.api.throttling import LoginThrottle
 from staff.services.tokens import token_issue, token_revoke
 
-
-class LoginRateThrottle(AnonRateThrottle):
-    """Per client IP; counts every attempt so guessing passwords is slow."""
-
-    scope = "login"
+# Kept under its old name: per client IP, every attempt counts, so guessing passwords is slow.
+LoginRateThrottle = LoginThrottle
 
 
 class TokenRequestSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "Token"  # the schema appends "Request" itself
+
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
     store_code = serializers.SlugField(max_length=64, required=False, allow_blank=True)
@@ -41,6 +44,8 @@ class TokenResponseSerializer(serializers.Serializer):
 class TokenView(APIView):
     """Issue (POST) and revoke (DELETE) the scanner app's API token."""
 
+    parser_classes = [JSONParser]
+
     def get_authenticators(self):
         if self.request is not None and self.request.method == "POST":
             return []
@@ -52,7 +57,32 @@ class TokenView(APIView):
     def get_throttles(self):
         return [LoginRateThrottle()] if self.request.method == "POST" else []
 
-    @extend_schema(request=TokenRequestSerializer, responses={201: TokenResponseSerializer}, auth=[])
+    @extend_schema(
+        tags=["auth"],
+        summary="Get a token for a store (or, for a platform administrator without store_code, for the admin API)",
+        request=TokenRequestSerializer,
+        responses={201: TokenResponseSerializer, **error_responses("NOT_AUTHENTICATED", "PERMISSION_DENIED")},
+        examples=[
+            OpenApiExample(
+                "Request",
+                value={"username": "cafe-staff", "password": "staff-demo-2026", "store_code": "demo-station"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Response",
+                value={
+                    "token": "Zq3v0m1c5r8W9xYbT2nLk4HfJd7sPqA6eUoRiGtN0yM",
+                    "store": {"code": "demo-station", "name": "Demo Café — Gare"},
+                    "merchant": {"id": 1, "name": "Demo Café"},
+                    "role": "staff",
+                    "expires_at": "2026-04-13T09:00:00+02:00",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+        auth=[],
+    )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -60,7 +90,7 @@ class TokenView(APIView):
             username=data.validated_data["username"],
             password=data.validated_data["password"],
             store_code=data.validated_data.get("store_code") or None,
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            user_agent=user_agent(request),
         )
         store = issued.token.store
         body = {
@@ -72,7 +102,9 @@ class TokenView(APIView):
         }
         return Response(TokenResponseSerializer(body).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        tags=["auth"], summary="Revoke the calling token", request=None, responses={204: None, **error_responses()}
+    )
     def delete(self, request):
         token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)

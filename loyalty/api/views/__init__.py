@@ -1,0 +1,1 @@
+"""The loyalty API's viewsets: store (scanner), platform admin, public."""

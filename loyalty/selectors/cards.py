@@ -1,0 +1,187 @@
+"""Reading cards for the till and the back office: search, lookup, the scanner view, history.
+
+Every selector takes the merchant and narrows through ``for_merchant``, so a
+card of another merchant is "not found" (``CardNotFound``), never forbidden.
+The scanner view answers "what may I do with this card now?" with the same
+helpers the stamp service enforces (``next_stamp_at``, ``stamps_given_today``),
+so what the till shows and what it is then allowed cannot disagree.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from loyalty.exceptions import CardNotFound, ProgramNotFound, StoreNotFound
+from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Program, Reward, Store
+from loyalty.services.cards import CardRef
+from loyalty.services.context import Actor
+from loyalty.services.identifiers import is_valid_card_number
+from loyalty.services.stamps import next_stamp_at, stamps_given_today
+
+
+def _cards(merchant: Merchant) -> QuerySet:
+    return LoyaltyCard.objects.for_merchant(merchant).select_related("program", "customer", "enrolled_store")
+
+
+def card_list(
+    *,
+    merchant: Merchant,
+    search: str = "",
+    is_active: bool | None = None,
+    enrolled_store: Store | None = None,
+) -> QuerySet:
+    """The merchant's cards, newest first; ``search`` matches name, e-mail or card number."""
+    cards = _cards(merchant)
+    search = (search or "").strip()
+    if search:
+        cards = cards.filter(
+            Q(customer__full_name__icontains=search)
+            | Q(customer__email__icontains=search)
+            | Q(card_number__startswith=search)
+        )
+    if is_active is not None:
+        cards = cards.filter(is_active=is_active)
+    if enrolled_store is not None:
+        cards = cards.filter(enrolled_store=enrolled_store)
+    return cards.order_by("-created_at", "-pk")
+
+
+def card_get(*, merchant: Merchant, card_ref: CardRef) -> LoyaltyCard:
+    card = _cards(merchant).filter(**card_ref.lookup()).first()
+    if card is None:
+        raise CardNotFound()
+    return card
+
+
+def card_find(*, merchant: Merchant, query: str) -> LoyaltyCard:
+    """The card a till operator typed or scanned: a card number, the QR data, or the customer's e-mail."""
+    query = (query or "").strip()
+    if not query:
+        raise CardNotFound()
+    if is_valid_card_number(query):
+        return card_get(merchant=merchant, card_ref=CardRef(card_number=query))
+    if "@" in query:
+        card = _cards(merchant).filter(customer__email__iexact=query, program__merchant=merchant).first()
+        if card is None:
+            raise CardNotFound()
+        return card
+    return card_get(merchant=merchant, card_ref=CardRef(qr_code=query))
+
+
+@dataclass(frozen=True)
+class ScannerView:
+    card: LoyaltyCard
+    program: Program
+    can_stamp: bool
+    cooldown_ends_at: datetime | None
+    stamps_today: int
+    max_daily_stamps: int
+    can_redeem_stamps: bool
+    available_rewards: list[Reward] = field(default_factory=list)
+
+
+def card_scanner_view(*, card: LoyaltyCard, actor: Actor, now: datetime | None = None) -> ScannerView:
+    """What the till may do with ``card`` right now, at the actor's store (its local day)."""
+    now = now or timezone.now()
+    program = card.program
+    usable = card.is_active and program.is_active
+    cooldown_ends_at = None
+    stamps_today = 0
+    can_stamp = can_redeem_stamps = False
+    if program.has_stamps:
+        available_at = next_stamp_at(card=card, program=program)
+        cooldown_ends_at = available_at if available_at is not None and available_at > now else None
+        stamps_today = stamps_given_today(card=card, actor=actor, now=now)
+        can_stamp = usable and cooldown_ends_at is None and stamps_today < program.max_daily_stamps
+        can_redeem_stamps = usable and card.stamp_count >= program.stamps_target
+    rewards = []
+    if program.has_points and usable:
+        rewards = list(Reward.objects.filter(program=program, is_active=True, points_required__lte=card.points_balance))
+    return ScannerView(
+        card=card,
+        program=program,
+        can_stamp=can_stamp,
+        cooldown_ends_at=cooldown_ends_at,
+        stamps_today=stamps_today,
+        max_daily_stamps=program.max_daily_stamps,
+        can_redeem_stamps=can_redeem_stamps,
+        available_rewards=rewards,
+    )
+
+
+@dataclass(frozen=True)
+class CardWallets:
+    apple_pass_issued: bool
+    apple_devices_registered: int
+    google_wallet_saved: bool
+    needs_sync: bool
+
+
+def card_wallets(*, card: LoyaltyCard) -> CardWallets:
+    """Whether the card is in a wallet, read through the wallet rows' reverse relations."""
+    try:
+        apple_pass = card.apple_pass
+    except ObjectDoesNotExist:
+        apple_pass = None
+    devices = 0
+    if apple_pass is not None:
+        devices = apple_pass.registrations.filter(unregistered_at__isnull=True).count()
+    try:
+        google_saved = card.google_object is not None
+    except ObjectDoesNotExist:
+        google_saved = False
+    return CardWallets(
+        apple_pass_issued=apple_pass is not None,
+        apple_devices_registered=devices,
+        google_wallet_saved=google_saved,
+        needs_sync=card.wallet_needs_sync,
+    )
+
+
+def _transactions(merchant: Merchant) -> QuerySet:
+    return (
+        LoyaltyTransaction.objects.for_merchant(merchant)
+        .select_related("card", "store", "staff_pin", "reward")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def card_transactions(*, merchant: Merchant, card_ref: CardRef) -> QuerySet:
+    """The card's ledger, newest first (``CardNotFound`` for another merchant's card)."""
+    card = card_get(merchant=merchant, card_ref=card_ref)
+    return _transactions(merchant).filter(card=card)
+
+
+def transaction_list(
+    *,
+    merchant: Merchant,
+    store_code: str | None = None,
+    type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet:
+    """The merchant's ledger, newest first; ``since`` inclusive, ``until`` exclusive."""
+    transactions = _transactions(merchant)
+    if store_code:
+        transactions = transactions.filter(store__code=store_code)
+    if type:
+        transactions = transactions.filter(type=type)
+    if since is not None:
+        transactions = transactions.filter(created_at__gte=since)
+    if until is not None:
+        transactions = transactions.filter(created_at__lt=until)
+    return transactions
+
+
+def storefront_get(*, store_code: str) -> tuple[Store, Program]:
+    """The active store with this public code and its merchant's active program (where cards are issued)."""
+    store = Store.objects.select_related("merchant").filter(code=store_code, is_active=True).first()
+    if store is None or not store.merchant.is_active:
+        raise StoreNotFound()
+    program = Program.objects.filter(merchant=store.merchant, is_active=True).first()
+    if program is None:
+        raise ProgramNotFound()
+    return store, program

@@ -1,0 +1,79 @@
+"""Query budgets of the till's hot paths, with a staff PIN required (the demo's and most merchants' setting).
+
+Counts are SQL statements as Django sees them, savepoints included (the test
+runs inside a transaction, so each ``atomic`` block is a savepoint pair).
+Measured on SQLite and PostgreSQL alike: lookup 5; stamp 16 once the store's
+PIN guard and the merchant's settings rows exist (22 on the very first PIN
+check, which creates them); earn 18. A budget that grows means a new query per
+request at every till, many times an hour: look before raising it.
+"""
+
+import pytest
+
+from tests import factories
+from tests.api.conftest import client_for
+
+BASE = "/api/v1/store/loyalty/"
+
+LOOKUP_BUDGET = 5  # token, membership covers store, card (+program, customer, store), stamps today, rewards
+STAMP_BUDGET = 16  # + program, PIN check (settings, guard, PIN row, reset), card lock, count, update, ledger
+EARN_BUDGET = 18  # + idempotency lookup and the savepoint around the write
+
+
+@pytest.fixture
+def till(merchant, store):
+    program = factories.make_program(merchant, require_staff_pin=True, cooldown_minutes=0, max_daily_stamps=50)
+    factories.make_reward(program, "Croissant", 10)
+    factories.make_pin(store, "2580")
+    card = factories.make_card(store)
+    client = client_for(factories.make_user("staff", merchant, stores=[store]), store)
+    # Warm up what happens once per store or per minute, not per operation.
+    client.post(BASE + "stamp", {"card_id": card.pk, "staff_pin": "2580"}, format="json")
+    return client, card
+
+
+@pytest.mark.django_db
+def test_lookup_budget(till, django_assert_max_num_queries):
+    client, card = till
+    with django_assert_max_num_queries(LOOKUP_BUDGET):
+        response = client.get(BASE + "cards/lookup", {"q": card.card_number})
+    assert response.status_code == 200 and response.json()["stamps_today"] == 1
+
+
+@pytest.mark.django_db
+def test_stamp_budget(till, django_assert_max_num_queries):
+    client, card = till
+    with django_assert_max_num_queries(STAMP_BUDGET):
+        response = client.post(BASE + "stamp", {"card_number": card.card_number, "staff_pin": "2580"}, format="json")
+    assert response.status_code == 201
+
+
+@pytest.mark.django_db
+def test_points_earn_budget(till, django_assert_max_num_queries):
+    client, card = till
+    with django_assert_max_num_queries(EARN_BUDGET):
+        response = client.post(
+            BASE + "points/earn",
+            {
+                "qr_code": card.qr_code_data,
+                "purchase_amount_cents": 450,
+                "order_reference": "POS-1",
+                "staff_pin": "2580",
+            },
+            format="json",
+        )
+    assert response.status_code == 201
+
+
+@pytest.mark.django_db
+def test_lookup_does_not_grow_with_the_catalog_or_history(till, django_assert_max_num_queries):
+    client, card = till
+    program = card.program
+    for index in range(20):
+        factories.make_reward(program, f"Reward {index}", 1 + index)
+        client.post(
+            BASE + "points/earn", {"card_id": card.pk, "purchase_amount_cents": 100, "staff_pin": "2580"}, format="json"
+        )
+    with django_assert_max_num_queries(LOOKUP_BUDGET):
+        response = client.post(BASE + "cards/lookup", {"card_id": card.pk}, format="json")
+    assert len(response.json()["available_rewards"]) >= 10
