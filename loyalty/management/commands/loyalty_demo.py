@@ -21,6 +21,7 @@ from loyalty.services.enrollment import customer_enroll
 from loyalty.services.points import points_earn, points_redeem
 from loyalty.services.stamps import stamp_add, stamps_redeem
 from staff.models import Membership, Role, StaffPin
+from staff.services.memberships import membership_groups_sync
 from staff.services.pins import pin_create
 
 ADMIN = {"username": "admin", "password": "admin-demo-2026", "role": "platform_admin", "stores": []}
@@ -145,6 +146,7 @@ class Command(BaseCommand):
                 user=user, defaults={"merchant": merchant, "role": login["role"]}
             )
             membership.stores.set(Store.objects.filter(code__in=login["stores"]))
+            membership_groups_sync(membership=membership)  # admin permissions follow the role
         return merchant
 
     def _program(self, merchant, *, rewards, **fields):

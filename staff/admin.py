@@ -1,0 +1,290 @@
+"""Back office for memberships (invite managers and staff to named stores) and staff PINs.
+
+Both save through ``staff.services``; the forms only validate. A PIN is
+write-only: typed twice, hashed by the service, never shown back.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.admin.scoping import (
+    MerchantScopedAdmin,
+    admin_actor,
+    adopt_saved,
+    audit,
+    back_office_user,
+    domain_error_text,
+    field_values,
+)
+from loyalty.exceptions import LoyaltyError
+from loyalty.services.audit import changes_between
+from staff.models import Membership, Role, StaffPin
+from staff.services.memberships import membership_invite, membership_update
+from staff.services.pins import pin_create, pin_unlock, pin_update, validate_pin_format
+
+# --- Memberships -------------------------------------------------------------------------------
+
+
+class MembershipInviteForm(forms.ModelForm):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    password1 = forms.CharField(
+        label=_("First password"),
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Hand it over in person; they can change it after logging in."),
+    )
+    password2 = forms.CharField(
+        label=_("First password (again)"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    class Meta:
+        model = Membership
+        fields = ("merchant", "role", "stores")
+        widgets = {"stores": forms.CheckboxSelectMultiple}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return cleaned
+
+
+class MembershipChangeForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ("role", "stores", "is_active")
+        widgets = {"stores": forms.CheckboxSelectMultiple}
+
+
+def _allowed_roles(request) -> list[str]:
+    if back_office_user(request).is_platform_admin:
+        return [Role.OWNER, Role.MANAGER, Role.STAFF]
+    return [Role.MANAGER, Role.STAFF]
+
+
+@admin.register(Membership)
+class MembershipAdmin(MerchantScopedAdmin):
+    merchant_field = "merchant"
+    list_display = ("user", "role", "store_names", "is_active", "merchant")
+    list_filter = ("role", "is_active", "merchant")
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user", "merchant")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            fields = ["merchant", "username", "email", "role", "stores", "password1", "password2"]
+        else:
+            fields = ["user", "merchant", "role", "stores", "is_active"]
+        if not back_office_user(request).is_platform_admin:
+            fields.remove("merchant")
+        return [(None, {"fields": fields})]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "merchant"] if obj is not None else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        kwargs["form"] = MembershipInviteForm if obj is None else MembershipChangeForm
+        kwargs["fields"] = None
+        form = super().get_form(request, obj, **kwargs)
+        role_field = form.base_fields.get("role")
+        if role_field is not None:
+            allowed = _allowed_roles(request)
+            role_field.choices = [(value, label) for value, label in role_field.choices if value in allowed]
+        return form
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if not back_office_user(request).is_platform_admin:
+            filters = [entry for entry in filters if not (isinstance(entry, tuple) and entry[0] == "merchant")]
+        return filters
+
+    @admin.display(description=_("stores"))
+    def store_names(self, obj):
+        if obj.role == Role.OWNER:
+            return _("all stores")
+        return ", ".join(store.name for store in obj.stores.all()) or "—"
+
+    def has_change_permission(self, request, obj=None):
+        # Owners are named by the platform; an owner cannot change another owner (or themselves).
+        if obj is not None and obj.role == Role.OWNER and not back_office_user(request).is_platform_admin:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        who = back_office_user(request)
+        merchant = obj.merchant if who.is_platform_admin else who.merchant
+        actor = admin_actor(request, merchant=merchant)
+        data = form.cleaned_data
+        if not change:
+            membership = membership_invite(
+                actor=actor,
+                username=data["username"],
+                email=data.get("email", ""),
+                role=data["role"],
+                stores=data["stores"],
+                password=data["password1"],
+            )
+            adopt_saved(obj, membership)
+            audit(
+                request,
+                action="create",
+                obj=membership,
+                summary=f"membership of {membership.user} as {membership.role}",
+                changes=changes_between({}, field_values(membership, ("role", "stores", "is_active"))),
+            )
+            return
+        before_row = Membership.objects.get(pk=obj.pk)
+        before = field_values(before_row, ("role", "stores", "is_active"))
+        result = membership_update(
+            actor=actor, membership=before_row, role=data["role"], stores=data["stores"], is_active=data["is_active"]
+        )
+        changes = changes_between(before, field_values(result.membership, ("role", "stores", "is_active")))
+        if changes:
+            audit(
+                request,
+                action="change",
+                obj=result.membership,
+                summary=f"membership of {result.membership.user}",
+                changes=changes,
+            )
+        if result.tokens_revoked:
+            self.message_user(
+                request,
+                _("%(count)d scanner-app token(s) of stores no longer covered were revoked.")
+                % {"count": result.tokens_revoked},
+                messages.INFO,
+            )
+
+    def save_related(self, request, form, formsets, change):
+        """The service already saved the stores."""
+
+
+# --- Staff PINs ---------------------------------------------------------------------------------
+
+
+class StaffPinForm(forms.ModelForm):
+    pin = forms.CharField(
+        label=_("PIN"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        help_text=_(
+            "4 to 8 digits, different from the other active PINs of the store. Leave empty to keep the current PIN."
+        ),
+    )
+    pin_confirmation = forms.CharField(
+        label=_("PIN (again)"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    class Meta:
+        model = StaffPin
+        fields = ("store", "name", "staff_number", "is_active")
+
+    def clean(self):
+        cleaned = super().clean()
+        pin, confirmation = cleaned.get("pin", ""), cleaned.get("pin_confirmation", "")
+        if self.instance.pk is None and not pin:
+            self.add_error("pin", _("Choose the PIN."))
+        if pin:
+            try:
+                validate_pin_format(pin)
+            except LoyaltyError as error:
+                self.add_error("pin", str(error.message))
+            if pin != confirmation:
+                self.add_error("pin_confirmation", _("The two PINs differ."))
+        return cleaned
+
+
+@admin.register(StaffPin)
+class StaffPinAdmin(MerchantScopedAdmin):
+    form = StaffPinForm
+    list_display = ("name", "store", "staff_number", "is_active", "locked_until", "failed_attempts", "last_used_at")
+    list_filter = ("store", "is_active")
+    search_fields = ("name", "staff_number")
+    list_select_related = ("store",)
+    actions = ["unlock_pins", "deactivate_pins"]
+
+    def get_fieldsets(self, request, obj=None):
+        fields = ["store", "name", "staff_number", "pin", "pin_confirmation", "is_active"]
+        if obj is not None:
+            fields += ["failed_attempts", "locked_until", "last_used_at"]
+        return [(None, {"fields": fields})]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The lookup digest depends on the store: a PIN never moves to another store.
+        return ["store", "failed_attempts", "locked_until", "last_used_at"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            store = data["store"]
+            pin = pin_create(
+                actor=admin_actor(request, merchant=store.merchant),
+                store=store,
+                name=data["name"],
+                pin=data["pin"],
+                staff_number=data.get("staff_number", ""),
+            )
+            adopt_saved(obj, pin)
+            audit(request, action="create", obj=pin, summary=f"staff PIN {pin}", changes={"pin": ["***", "***"]})
+            return
+        current = StaffPin.objects.select_related("store__merchant").get(pk=obj.pk)
+        before = field_values(current, ("name", "staff_number", "is_active"))
+        updated = pin_update(
+            actor=admin_actor(request, merchant=current.store.merchant),
+            staff_pin=current,
+            name=data["name"],
+            staff_number=data.get("staff_number", ""),
+            is_active=data["is_active"],
+            pin=data["pin"] or None,
+        )
+        changes = changes_between(before, field_values(updated, ("name", "staff_number", "is_active")))
+        if data["pin"]:
+            changes["pin"] = ["***", "***"]
+        if changes:
+            audit(request, action="change", obj=updated, summary=f"staff PIN {updated}", changes=changes)
+
+    def save_related(self, request, form, formsets, change):
+        """No many-to-many fields; the service saved everything."""
+
+    def _each_pin(self, request, queryset, operation, done_message):
+        done = 0
+        for staff_pin in queryset.select_related("store__merchant"):
+            try:
+                operation(staff_pin)
+                done += 1
+            except LoyaltyError as error:
+                self.message_user(request, f"{staff_pin}: {domain_error_text(error)}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Unlock (clear failed attempts)"), permissions=["change"])
+    def unlock_pins(self, request, queryset):
+        def unlock(staff_pin):
+            before = field_values(staff_pin, ("failed_attempts", "locked_until"))
+            unlocked = pin_unlock(actor=admin_actor(request, merchant=staff_pin.store.merchant), staff_pin=staff_pin)
+            changes = changes_between(before, field_values(unlocked, ("failed_attempts", "locked_until")))
+            audit(request, action="action", obj=unlocked, summary=f"staff PIN {unlocked} unlocked", changes=changes)
+
+        self._each_pin(request, queryset, unlock, _("%(count)d PIN(s) unlocked."))
+
+    @admin.action(description=_("Deactivate"), permissions=["change"])
+    def deactivate_pins(self, request, queryset):
+        def deactivate(staff_pin):
+            pin_update(
+                actor=admin_actor(request, merchant=staff_pin.store.merchant), staff_pin=staff_pin, is_active=False
+            )
+            audit(
+                request,
+                action="change",
+                obj=staff_pin,
+                summary=f"staff PIN {staff_pin}",
+                changes={"is_active": [True, False]},
+            )
+
+        self._each_pin(request, queryset.filter(is_active=True), deactivate, _("%(count)d PIN(s) deactivated."))

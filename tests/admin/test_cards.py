@@ -1,0 +1,151 @@
+"""Card screens: search, filters, read-only history, and actions that go through the domain."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from loyalty.models import AdminAuditLog, LoyaltyTransaction, TransactionType
+from tests.admin.conftest import ledger_sums
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:loyalty_loyaltycard_changelist"
+
+
+def _action(client, action, cards, **extra):
+    data = {"action": action, "_selected_action": [card.pk for card in cards], "index": "0", **extra}
+    return client.post(reverse(CHANGELIST), data)
+
+
+def test_search_by_card_number_email_and_name(world, clients):
+    client = clients["owner"]
+    card = world.alpha.card
+    for term in (card.card_number, card.customer.email, card.customer.full_name):
+        page = client.get(reverse(CHANGELIST), {"q": term}).content.decode()
+        assert card.card_number in page, term
+        assert world.alpha.second_store_card.card_number not in page, term
+
+
+def test_filters_by_store_active_and_wallet(world, clients):
+    client = clients["owner"]
+    in_wallet = client.get(reverse(CHANGELIST), {"has_wallet": "yes"}).content.decode()
+    assert world.alpha.card.card_number in in_wallet
+    assert world.alpha.second_store_card.card_number not in in_wallet
+    no_wallet = client.get(reverse(CHANGELIST), {"has_wallet": "no"}).content.decode()
+    assert world.alpha.second_store_card.card_number in no_wallet
+    by_store = client.get(
+        reverse(CHANGELIST), {"enrolled_store__id__exact": world.alpha.second_store.pk}
+    ).content.decode()
+    assert world.alpha.second_store_card.card_number in by_store
+    assert world.alpha.card.card_number not in by_store
+    inactive = client.get(reverse(CHANGELIST), {"is_active__exact": "0"}).content.decode()
+    assert world.alpha.card.card_number not in inactive
+
+
+def test_detail_shows_balances_and_history_read_only(world, clients):
+    card = world.alpha.card
+    response = clients["owner"].get(reverse("admin:loyalty_loyaltycard_change", args=[card.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Points earned" in page and "Card enrolled" in page  # the ledger inline
+    assert 'name="points_balance"' not in page  # balances are not editable
+    assert card.qr_code_data not in page and card.public_token not in page  # bearer credentials stay hidden
+    assert 'value="adjust_points"' in page  # action buttons on the card
+    assert AdminAuditLog.objects.filter(
+        action="view", object_type="loyalty.LoyaltyCard", object_id=str(card.pk)
+    ).exists()
+
+
+def test_owner_adjusts_points_through_the_ledger(world, clients):
+    card = world.alpha.card
+    before = card.points_balance
+    form = _action(clients["owner"], "adjust_points", [card])
+    assert form.status_code == 200 and "Points to add" in form.content.decode()
+    response = _action(clients["owner"], "adjust_points", [card], apply="1", points_delta="25", reason="Birthday gift")
+    assert response.status_code == 302
+    card.refresh_from_db()
+    assert card.points_balance == before + 25
+    row = LoyaltyTransaction.objects.filter(card=card, type=TransactionType.POINTS_ADJUSTED).get()
+    assert (row.points_delta, row.notes, row.acting_user) == (25, "Birthday gift", world.owner)
+    assert ledger_sums(card) == (card.stamp_count, card.points_balance)
+
+
+def test_adjustment_below_zero_is_refused_and_changes_nothing(world, clients):
+    card = world.alpha.card
+    before = (card.points_balance, LoyaltyTransaction.objects.filter(card=card).count())
+    response = _action(
+        clients["owner"],
+        "adjust_points",
+        [card],
+        apply="1",
+        points_delta=str(-(card.points_balance + 1)),
+        reason="oops",
+    )
+    assert response.status_code == 302
+    card.refresh_from_db()
+    assert (card.points_balance, LoyaltyTransaction.objects.filter(card=card).count()) == before
+
+
+def test_adjust_form_requires_a_reason_and_a_non_zero_delta(world, clients):
+    response = _action(clients["owner"], "adjust_points", [world.alpha.card], apply="1", points_delta="0", reason="")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Enter a number other than 0." in page and "This field is required." in page
+
+
+def test_manager_cannot_adjust_points(world, clients):
+    card = world.alpha.card
+    before = card.points_balance
+    response = _action(clients["manager"], "adjust_points", [card], apply="1", points_delta="25", reason="x")
+    assert response.status_code == 302  # Django answers "No action selected": managers are not offered it
+    card.refresh_from_db()
+    assert card.points_balance == before
+    assert not LoyaltyTransaction.objects.filter(card=card, type=TransactionType.POINTS_ADJUSTED).exists()
+
+
+def test_deactivate_and_reactivate_write_the_ledger_and_the_audit_log(world, clients):
+    card = world.alpha.card
+    _action(clients["manager"], "deactivate_cards", [card])
+    card.refresh_from_db()
+    assert not card.is_active
+    assert LoyaltyTransaction.objects.filter(card=card, type=TransactionType.CARD_DEACTIVATED).exists()
+    _action(clients["owner"], "reactivate_cards", [card])
+    card.refresh_from_db()
+    assert card.is_active
+    assert LoyaltyTransaction.objects.filter(card=card, type=TransactionType.CARD_REACTIVATED).exists()
+    changes = list(
+        AdminAuditLog.objects.filter(object_type="loyalty.LoyaltyCard", action="change").values_list(
+            "changes", flat=True
+        )
+    )
+    assert {"is_active": [True, False]} in changes and {"is_active": [False, True]} in changes
+
+
+def test_actions_ignore_cards_of_another_merchant(world, clients):
+    other = world.beta.card
+    _action(clients["owner"], "deactivate_cards", [other])
+    other.refresh_from_db()
+    assert other.is_active
+
+
+def test_resend_card_link_sends_the_customer_an_email(world, clients):
+    _action(clients["owner"], "resend_card_link", [world.alpha.card])
+    assert [message.to for message in mail.outbox] == [[world.alpha.card.customer.email]]
+
+
+def test_resync_wallet_passes_calls_the_wallet_service(world, clients, monkeypatch):
+    import loyalty.admin.cards as cards_admin
+
+    called = []
+    monkeypatch.setattr(cards_admin, "card_changed", lambda *, card_id: called.append(card_id))
+    _action(clients["owner"], "resync_wallet_passes", [world.alpha.card])
+    assert called == [world.alpha.card.pk]
+
+
+def test_action_from_the_card_page_returns_to_the_card(world, clients):
+    card = world.alpha.card
+    url = reverse("admin:loyalty_loyaltycard_change", args=[card.pk])
+    response = _action(clients["owner"], "deactivate_cards", [card], next=url)
+    assert response["Location"] == url
+    external = _action(clients["owner"], "reactivate_cards", [card], next="https://evil.example.com/")
+    assert external["Location"] != "https://evil.example.com/"

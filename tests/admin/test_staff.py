@@ -1,0 +1,225 @@
+"""Staff PINs and memberships in the back office, through the staff services."""
+
+from datetime import timedelta
+
+import bcrypt
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from staff.models import ApiToken, Membership, StaffPin
+from staff.services.pins import pin_verify
+from staff.services.tokens import key_digest
+
+pytestmark = pytest.mark.django_db
+
+
+def _pin_form(store, **fields):
+    return {
+        "store": store.pk,
+        "name": "Robin",
+        "staff_number": "",
+        "pin": "2580",
+        "pin_confirmation": "2580",
+        "is_active": "on",
+        **fields,
+    }
+
+
+def test_owner_creates_a_pin_through_the_service(world, clients):
+    response = clients["owner"].post(reverse("admin:staff_staffpin_add"), _pin_form(world.alpha.store))
+    assert response.status_code == 302
+    created = StaffPin.objects.get(name="Robin")
+    assert bcrypt.checkpw(b"2580", created.pin_hash.encode())
+    assert pin_verify(store=world.alpha.store, pin="2580") == created
+
+
+def test_pin_form_wants_the_pin_twice_and_in_digits(world, clients):
+    url = reverse("admin:staff_staffpin_add")
+    mismatch = clients["owner"].post(url, _pin_form(world.alpha.store, pin_confirmation="2581")).content.decode()
+    assert "The two PINs differ." in mismatch
+    letters = (
+        clients["owner"].post(url, _pin_form(world.alpha.store, pin="12ab", pin_confirmation="12ab")).content.decode()
+    )
+    assert "A PIN is 4 to 8 digits." in letters
+    assert not StaffPin.objects.filter(name="Robin").exists()
+
+
+def test_a_pin_already_used_at_the_store_is_refused_with_a_message(world, clients):
+    response = clients["owner"].post(
+        reverse("admin:staff_staffpin_add"),
+        _pin_form(world.alpha.store, pin="4321", pin_confirmation="4321"),
+        follow=True,
+    )
+    assert "choose a different PIN" in response.content.decode()
+    assert not StaffPin.objects.filter(name="Robin").exists()
+
+
+def test_manager_cannot_create_a_pin_at_another_store(world, clients):
+    response = clients["manager"].post(reverse("admin:staff_staffpin_add"), _pin_form(world.alpha.second_store))
+    assert response.status_code == 200  # the store is not among the choices
+    assert "Select a valid choice" in response.content.decode()
+    assert not StaffPin.objects.filter(name="Robin").exists()
+
+
+def test_changing_the_pin_and_name_is_audited_without_the_pin(world, clients):
+    from loyalty.models import AdminAuditLog
+
+    pin = world.alpha.pin
+    url = reverse("admin:staff_staffpin_change", args=[pin.pk])
+    response = clients["owner"].post(
+        url, {"name": "Renamed", "staff_number": "7", "pin": "9876", "pin_confirmation": "9876", "is_active": "on"}
+    )
+    assert response.status_code == 302
+    pin.refresh_from_db()
+    assert pin.name == "Renamed" and bcrypt.checkpw(b"9876", pin.pin_hash.encode())
+    entry = AdminAuditLog.objects.get(object_type="staff.StaffPin", action="change")
+    assert entry.changes["pin"] == ["***", "***"]
+    assert entry.changes["name"] == [f"{world.alpha.merchant.name} barista", "Renamed"]
+    assert "9876" not in str(entry.changes) and pin.pin_hash not in str(entry.changes)
+
+
+def test_leaving_the_pin_empty_keeps_it(world, clients):
+    pin = world.alpha.pin
+    old_hash = pin.pin_hash
+    clients["owner"].post(
+        reverse("admin:staff_staffpin_change", args=[pin.pk]),
+        {"name": "Same", "staff_number": "", "pin": "", "pin_confirmation": "", "is_active": "on"},
+    )
+    pin.refresh_from_db()
+    assert pin.pin_hash == old_hash and pin.name == "Same"
+
+
+def test_no_pin_hash_or_digest_on_any_pin_page(world, clients):
+    pin = world.alpha.pin
+    pages = [
+        clients["owner"].get(reverse("admin:staff_staffpin_changelist")),
+        clients["owner"].get(reverse("admin:staff_staffpin_change", args=[pin.pk])),
+        clients["manager"].get(reverse("admin:staff_staffpin_change", args=[pin.pk])),
+        clients["superuser"].get(reverse("admin:staff_staffpin_change", args=[pin.pk])),
+        clients["superuser"].get(reverse("admin:staff_staffpin_history", args=[pin.pk])),
+        clients["owner"].get(reverse("admin:loyalty_adminauditlog_changelist")),
+    ]
+    for response in pages:
+        text = response.content.decode()
+        assert response.status_code == 200
+        assert pin.pin_hash not in text and pin.pin_hash[:29] not in text
+        assert pin.lookup_digest not in text
+        assert "4321" not in text
+
+
+def test_unlock_and_deactivate_actions(world, clients):
+    pin = world.alpha.pin
+    StaffPin.objects.filter(pk=pin.pk).update(failed_attempts=5, locked_until=timezone.now() + timedelta(minutes=30))
+    changelist = reverse("admin:staff_staffpin_changelist")
+    listing = clients["manager"].get(changelist).content.decode()
+    assert "Locked until" in listing and "Failed attempts" in listing and "Last used" in listing
+    clients["manager"].post(changelist, {"action": "unlock_pins", "_selected_action": [pin.pk], "index": "0"})
+    pin.refresh_from_db()
+    assert (pin.failed_attempts, pin.locked_until) == (0, None)
+    clients["owner"].post(changelist, {"action": "deactivate_pins", "_selected_action": [pin.pk], "index": "0"})
+    pin.refresh_from_db()
+    assert not pin.is_active
+
+
+def test_owner_invites_a_manager_to_named_stores(world, clients):
+    response = clients["owner"].post(
+        reverse("admin:staff_membership_add"),
+        {
+            "username": "new-manager",
+            "email": "new@example.com",
+            "role": "manager",
+            "stores": [world.alpha.second_store.pk],
+            "password1": "a-long-first-password-42",
+            "password2": "a-long-first-password-42",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    membership = Membership.objects.get(user__username="new-manager")
+    assert membership.merchant == world.alpha.merchant and membership.role == "manager"
+    assert list(membership.stores.all()) == [world.alpha.second_store]
+    user = membership.user
+    assert user.is_staff and user.check_password("a-long-first-password-42")
+    assert list(user.groups.values_list("name", flat=True)) == ["Merchant managers"]
+    assert user.has_perm("staff.add_staffpin") and not user.has_perm("loyalty.change_program")
+
+
+def test_owner_cannot_create_an_owner_nor_use_another_merchants_store(world, clients):
+    url = reverse("admin:staff_membership_add")
+    data = {
+        "username": "x-owner",
+        "role": "owner",
+        "stores": [world.alpha.store.pk],
+        "password1": "a-long-first-password-42",
+        "password2": "a-long-first-password-42",
+    }
+    assert "Select a valid choice" in clients["owner"].post(url, data).content.decode()
+    data.update(role="staff", stores=[world.beta.store.pk])
+    assert "Select a valid choice" in clients["owner"].post(url, data).content.decode()
+    assert not get_user_model().objects.filter(username="x-owner").exists()
+
+
+def test_narrowing_a_membership_revokes_tokens_of_stores_no_longer_covered(world, clients):
+    membership = world.manager_membership
+    membership.stores.add(world.alpha.second_store)
+    kept = ApiToken.objects.create(
+        user=world.manager, membership=membership, store=world.alpha.store, key_digest=key_digest("k1"), key_prefix="k1"
+    )
+    dropped = ApiToken.objects.create(
+        user=world.manager,
+        membership=membership,
+        store=world.alpha.second_store,
+        key_digest=key_digest("k2"),
+        key_prefix="k2",
+    )
+    response = clients["owner"].post(
+        reverse("admin:staff_membership_change", args=[membership.pk]),
+        {"role": "manager", "stores": [world.alpha.store.pk], "is_active": "on"},
+    )
+    assert response.status_code == 302
+    kept.refresh_from_db()
+    dropped.refresh_from_db()
+    assert kept.revoked_at is None and dropped.revoked_at is not None
+
+
+def test_demoting_a_manager_to_staff_takes_the_back_office_away(world, clients):
+    membership = world.manager_membership
+    clients["owner"].post(
+        reverse("admin:staff_membership_change", args=[membership.pk]),
+        {"role": "staff", "stores": [world.alpha.store.pk], "is_active": "on"},
+    )
+    world.manager.refresh_from_db()
+    assert not world.manager.is_staff and not world.manager.groups.exists()
+    assert clients["manager"].get(reverse("admin:index")).status_code == 302
+
+
+def test_owner_memberships_are_read_only_for_owners(world, clients):
+    owner_membership = world.owner.membership
+    response = clients["owner"].post(
+        reverse("admin:staff_membership_change", args=[owner_membership.pk]),
+        {"role": "staff", "stores": [], "is_active": ""},
+    )
+    assert response.status_code == 403
+    owner_membership.refresh_from_db()
+    assert owner_membership.role == "owner" and owner_membership.is_active
+
+
+def test_groups_come_from_the_migration_with_their_permissions():
+    from django.contrib.auth.models import Group
+
+    owners = set(Group.objects.get(name="Merchant owners").permissions.values_list("codename", flat=True))
+    managers = set(Group.objects.get(name="Merchant managers").permissions.values_list("codename", flat=True))
+    assert {"change_program", "add_store", "add_membership", "change_staffpin", "view_loyaltytransaction"} <= owners
+    assert managers == {
+        "view_loyaltycard",
+        "change_loyaltycard",
+        "view_loyaltytransaction",
+        "view_staffpin",
+        "add_staffpin",
+        "change_staffpin",
+    }
+    assert not any(
+        codename.startswith(("add_loyaltytransaction", "change_loyaltytransaction", "delete_"))
+        for codename in owners | managers
+    )
