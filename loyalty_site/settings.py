@@ -9,6 +9,7 @@ security middleware is on. Every variable is documented in README.md and
 ``.env.example``.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -65,7 +66,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "loyalty.admin.apps.BackOfficeAdminConfig",  # django.contrib.admin with the back-office site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally for /api/docs
     "django_celery_beat",
     "loyalty",
     "staff",
@@ -200,6 +202,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # /api/docs loads Swagger UI from our static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=720)
 
@@ -229,15 +235,43 @@ LOYALTY_APPLE_APNS_KEY_PATH = env.str("LOYALTY_APPLE_APNS_KEY_PATH", default="")
 LOYALTY_APPLE_APNS_KEY_ID = env.str("LOYALTY_APPLE_APNS_KEY_ID", default="")
 LOYALTY_APPLE_APNS_TEAM_ID = env.str("LOYALTY_APPLE_APNS_TEAM_ID", default="")
 LOYALTY_APPLE_APNS_CA_PATH = env.str("LOYALTY_APPLE_APNS_CA_PATH", default="")  # tests: trust a local CA
+# Bounds how long one push (connect + answer) may take, so a dead APNs cannot hold a worker.
+LOYALTY_APPLE_APNS_TIMEOUT_SECONDS = env.float("LOYALTY_APPLE_APNS_TIMEOUT_SECONDS", default=10.0)
+# `python manage.py wallet_dev_certs` writes a local CA, a WWDR-like intermediate and a
+# pass-signing certificate here. With DEBUG on and no certificate configured they are
+# used, so the embedded run serves verifiable passes (an iPhone rejects them: only
+# Apple-issued certificates are trusted). Never under pytest, so the suite does not
+# depend on what `make run` left in var/.
+LOYALTY_APPLE_DEV_CERTS_DIR = VAR_DIR / "wallet-dev"
+_apple_use_dev_certs = (
+    env.bool("LOYALTY_APPLE_DEV_CERTS", default=DEBUG)
+    and "pytest" not in sys.modules
+    and not LOYALTY_APPLE_SIGNER_CERT_PATH
+    and (LOYALTY_APPLE_DEV_CERTS_DIR / "pass-signer.pem").exists()
+)
+if _apple_use_dev_certs:
+    LOYALTY_APPLE_PASS_TYPE_ID = LOYALTY_APPLE_PASS_TYPE_ID or "pass.dev.loyalty.local"
+    LOYALTY_APPLE_TEAM_ID = LOYALTY_APPLE_TEAM_ID or "DEVTEAM001"
+    LOYALTY_APPLE_SIGNER_CERT_PATH = str(LOYALTY_APPLE_DEV_CERTS_DIR / "pass-signer.pem")
+    LOYALTY_APPLE_SIGNER_KEY_PATH = str(LOYALTY_APPLE_DEV_CERTS_DIR / "pass-signer.key")
+    LOYALTY_APPLE_SIGNER_KEY_PASSWORD = ""
+    LOYALTY_APPLE_WWDR_CERT_PATH = str(LOYALTY_APPLE_DEV_CERTS_DIR / "wwdr.pem")
 
 # --- Google Wallet (off unless issuer id and service account are configured) -------------------
 # Owned by wallet.google; see README "Google Wallet".
 LOYALTY_GOOGLE_ISSUER_ID = env.str("LOYALTY_GOOGLE_ISSUER_ID", default="")
 LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON = env.str("LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON", default="")
-LOYALTY_GOOGLE_ORIGINS = env.list("LOYALTY_GOOGLE_ORIGINS", default=[])
+# Sites allowed to show the save button (the JWT's "origins" claim).
+LOYALTY_GOOGLE_ORIGINS = env.list("LOYALTY_GOOGLE_ORIGINS", default=[SITE_URL])
 LOYALTY_GOOGLE_API_BASE = env.str(
     "LOYALTY_GOOGLE_API_BASE", default="https://walletobjects.googleapis.com/walletobjects/v1"
 ).rstrip("/")
+# Prefix of our class and object ids, so a staging and a production site can share one issuer account.
+LOYALTY_GOOGLE_ID_PREFIX = env.str("LOYALTY_GOOGLE_ID_PREFIX", default="loyalty")
+# Seconds for each call to Google (token and REST); bounds how long a sync or a save click can wait.
+LOYALTY_GOOGLE_TIMEOUT_SECONDS = env.float("LOYALTY_GOOGLE_TIMEOUT_SECONDS", default=10.0)
+# The Google section's translations (localized program names, labels) live beside its code.
+LOCALE_PATHS = [*LOCALE_PATHS, BASE_DIR / "wallet" / "google" / "locale"]
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = _env_or_none("CELERY_BROKER_URL")

@@ -1,8 +1,9 @@
 """Which wallets are configured.
 
 A wallet back end is a module exposing ``is_configured() -> bool``,
-``card_changed(card_id)``, ``program_changed(program_id)`` and
-``links(card) -> dict``. Listing them here is the only place the wallet app
+``card_changed(card_id)`` (enqueue an update after commit),
+``program_changed(program_id)``, ``sync_card(card_id)`` (update now, raise on
+failure: the hourly catch-up) and ``links(card) -> dict``. Listing them here is the only place the wallet app
 names them.
 """
 
