@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 SECRET_FIELD = re.compile(r"(pin|password|passwd|token|secret|authorization|hash|private|api_key|key_pem)", re.I)
 SECRET_TEXT = [
     (re.compile(r"\b(Token|Bearer|ApplePass)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
+    # URLs whose path carries a bearer secret: the card page token, Google save
+    # links, Apple pass serials (django.request logs the path of a 404).
+    (re.compile(r"(/card/|/passes/google/|/passes/apple/)[A-Za-z0-9_-]{8,}"), r"\1[redacted]"),
+    (re.compile(r"(/(?:registrations|passes)/pass\.[A-Za-z0-9.-]+/)[A-Za-z0-9_-]{8,}"), r"\1[redacted]"),
     (re.compile(r"((?:pin|password|token|secret)[\"']?\s*[:=]\s*[\"']?)[^\s,&\"'}]+", re.I), r"\1[redacted]"),
 ]
 REDACTED = "[redacted]"

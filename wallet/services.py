@@ -31,3 +31,38 @@ def wallet_links(card) -> dict:
     for backend in backends.enabled():
         links.update(backend.links(card))
     return links
+
+
+def wallets_sync_pending(*, max_cards: int = 1000, stop_after_failures: int = 20) -> dict:
+    """Catch up the wallets of cards marked out of date (the hourly job).
+
+    Takes at most ``max_cards`` marked cards per run. Each card's flag is
+    cleared *before* its wallets are updated, so a change that fails again
+    meanwhile sets it back and is not lost. After ``stop_after_failures``
+    consecutive failures the wallet service is taken to be down and the rest
+    waits for the next run.
+    """
+    from loyalty.models import LoyaltyCard
+
+    synced = failed = consecutive_failures = 0
+    enabled = list(backends.enabled())
+    card_ids = list(
+        LoyaltyCard.objects.filter(wallet_needs_sync=True).order_by("pk").values_list("pk", flat=True)[:max_cards]
+    )
+    for card_id in card_ids:
+        LoyaltyCard.objects.filter(pk=card_id).update(wallet_needs_sync=False)
+        try:
+            for backend in enabled:
+                backend.sync_card(card_id)
+        except Exception:
+            logger.warning("wallet.sync_failed", extra={"card_id": card_id}, exc_info=True)
+            LoyaltyCard.objects.filter(pk=card_id).update(wallet_needs_sync=True)
+            failed += 1
+            consecutive_failures += 1
+            if consecutive_failures >= stop_after_failures:
+                break
+        else:
+            synced += 1
+            consecutive_failures = 0
+    logger.info("wallet.sync_pending", extra={"synced": synced, "failed": failed, "pending": len(card_ids)})
+    return {"synced": synced, "failed": failed}
