@@ -1,0 +1,71 @@
+"""The pass signature: a detached PKCS#7 (CMS) in DER over ``manifest.json``.
+
+Apple checks it with the pass-signing certificate, which must chain to the
+WWDR intermediate included in the signature. ``Binary`` matters: without it
+the builder canonicalises line endings to CRLF before hashing, and the
+signature no longer matches the manifest bytes in the zip.
+``PKCS7SignatureBuilder`` adds the signed attributes (content type, signing
+time, message digest, S/MIME capabilities) unless told ``NoAttributes``;
+Apple requires the signing time, so those options are never passed.
+"""
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from wallet.apple.config import AppleConfig
+
+SIGNATURE_OPTIONS = (pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary)
+
+
+@dataclass(frozen=True)
+class SigningMaterial:
+    certificate: x509.Certificate
+    private_key: object
+    wwdr_certificate: x509.Certificate
+
+
+def _load_certificate(path: str) -> x509.Certificate:
+    data = Path(path).read_bytes()
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_certificate(data)
+    return x509.load_der_x509_certificate(data)  # Apple hands out the WWDR certificate as DER (.cer)
+
+
+def _load_private_key(path: str, password: str):
+    data = Path(path).read_bytes()
+    secret = password.encode() if password else None
+    if b"-----BEGIN" in data:
+        return serialization.load_pem_private_key(data, password=secret)
+    return serialization.load_der_private_key(data, password=secret)
+
+
+@functools.lru_cache(maxsize=4)
+def _signing_material(cert_path: str, key_path: str, key_password: str, wwdr_path: str) -> SigningMaterial:
+    # Loading the key costs ~50 ms; once per process (per configured path) is enough.
+    return SigningMaterial(
+        certificate=_load_certificate(cert_path),
+        private_key=_load_private_key(key_path, key_password),
+        wwdr_certificate=_load_certificate(wwdr_path),
+    )
+
+
+def signing_material(config: AppleConfig) -> SigningMaterial:
+    return _signing_material(
+        config.signer_cert_path, config.signer_key_path, config.signer_key_password, config.wwdr_cert_path
+    )
+
+
+def manifest_sign(*, manifest: bytes, config: AppleConfig) -> bytes:
+    material = signing_material(config)
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(manifest)
+        .add_signer(material.certificate, material.private_key, hashes.SHA256())
+        .add_certificate(material.wwdr_certificate)
+        .sign(serialization.Encoding.DER, list(SIGNATURE_OPTIONS))
+    )
