@@ -284,6 +284,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Enqueueing happens after a till operation's commit: with the broker down it
+# must give up quickly (the card is then marked for the hourly sync), not hang.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 # --- Logging: one JSON object per line, secrets redacted ---------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

@@ -10,7 +10,23 @@ from tests import factories  # noqa: E402
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
+def _redis_answers(url: str) -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
 def pytest_runtest_setup(item):
+    if item.get_closest_marker("redis"):
+        url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        if not _redis_answers(url):
+            message = f"needs Redis at {url}: start redis-server or set TEST_REDIS_URL"
+            if REQUIRE_SERVICES:
+                pytest.fail(message)
+            pytest.skip(message)
     if item.get_closest_marker("postgres"):
         from django.db import connection
 

@@ -1,0 +1,106 @@
+"""The real pieces together: Redis as broker, a Celery worker process, PostgreSQL, a Google stand-in.
+
+A stamp enqueues its wallet update after commit; a separate worker process
+takes it from Redis and PATCHes the (local) Google Wallet object.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from loyalty.services.cards import CardRef
+from loyalty.services.stamps import stamp_add
+from tests.support.celery import celery_broker
+from tests import factories
+from tests.wallet.google.fake_google import (
+    ISSUER_ID,
+    SITE_URL,
+    new_service_account_key,
+    service_account_info,
+    start_server,
+)
+from wallet.google.services import google_save_url
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def google(tmp_path, settings):
+    import json
+
+    key = new_service_account_key()
+    wallet, server = start_server(key.certificate_pem)
+    key_file = tmp_path / "service-account.json"
+    key_file.write_text(json.dumps(service_account_info(key, wallet.url + "/token")))
+    env = {
+        "SITE_URL": SITE_URL,
+        "LOYALTY_GOOGLE_ISSUER_ID": ISSUER_ID,
+        "LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON": str(key_file),
+        "LOYALTY_GOOGLE_API_BASE": wallet.url + "/walletobjects/v1",
+        "LOYALTY_GOOGLE_ORIGINS": SITE_URL,
+        "LOYALTY_GOOGLE_ID_PREFIX": "loyalty",
+    }
+    settings.SITE_URL = SITE_URL
+    settings.LOYALTY_GOOGLE_ISSUER_ID = ISSUER_ID
+    settings.LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON = str(key_file)
+    settings.LOYALTY_GOOGLE_API_BASE = env["LOYALTY_GOOGLE_API_BASE"]
+    settings.LOYALTY_GOOGLE_ORIGINS = [SITE_URL]
+    settings.LOYALTY_GOOGLE_ID_PREFIX = "loyalty"
+    yield wallet, env
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def worker(google):
+    """A Celery worker process on the Redis broker and this test's PostgreSQL database."""
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        **google[1],
+        "DATABASE_URL": database_url,
+        "DEBUG": "true",
+        "CELERY_BROKER_URL": BROKER,
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "loyalty_site", "worker", "--pool=solo", "--without-heartbeat",
+         "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    with celery_broker(BROKER):
+        yield process
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_a_stamp_reaches_google_through_redis_and_a_worker(google, worker):
+    wallet, _env = google
+    store = factories.make_store(factories.make_merchant())
+    factories.make_program(store.merchant)
+    card = factories.make_card(store)
+    google_save_url(card=card)  # the customer added the card to Google Wallet
+    wallet.requests.clear()
+
+    stamp_add(actor=factories.till_actor(store), card_ref=CardRef(card_id=card.pk))  # commits; enqueues
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not wallet.bodies("PATCH"):
+        assert worker.poll() is None, worker.stdout.read().decode()
+        time.sleep(0.2)
+    assert wallet.bodies("PATCH") == [{"loyaltyPoints": {"label": "Stamps", "balance": {"string": "1/10"}}}]
