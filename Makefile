@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv deps dev-deps translations messages migrate demo bench clean
+.PHONY: run test venv deps dev-deps translations messages migrate demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +29,13 @@ translations: deps
 	@if command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv -v0; \
 	else echo "msgfmt not found: using the committed .mo files"; fi
 
-# Refresh the catalogs from the code (needs gettext): new strings arrive empty
+# Refresh the catalogs from the code (needs gettext): new strings arrive empty or fuzzy
 # in fr/de/lb (tests/test_translations.py fails until they are translated);
-# English is the source language, so msgen copies each msgid into its msgstr
-# (in every locale/ directory: app catalogs such as wallet/google/locale too).
-messages: deps
+# English is the source language: locale/fill_english.py copies each msgid into
+# its msgstr (in every locale/ directory, app catalogs such as wallet/google/locale too).
+messages: dev-deps
 	$(PY) manage.py makemessages -l en -l fr -l de -l lb --ignore=.venv --ignore=tests --ignore=var --no-obsolete --no-wrap
-	for catalog in $$(find . -path ./.venv -prune -o -path '*/locale/en/LC_MESSAGES/django.po' -print); do \
-		msgen --force-po --no-wrap -o $$catalog $$catalog; done
+	$(PY) locale/fill_english.py
 	$(PY) manage.py compilemessages --ignore=.venv -v0
 
 migrate: deps
@@ -50,9 +49,6 @@ run: translations demo
 
 test: dev-deps translations
 	$(PY) -m tests.run
-
-bench: dev-deps
-	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/static

@@ -164,7 +164,8 @@ def qr_svg(data: str, *, label: str) -> str:
     label = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     svg = svg.replace(
         "<svg ",
-        f'<svg class="qr" role="img" aria-label="{label}" shape-rendering="crispEdges" preserveAspectRatio="xMidYMid meet" ',
+        f'<svg class="qr" role="img" aria-label="{label}" shape-rendering="crispEdges" '
+        'preserveAspectRatio="xMidYMid meet" ',
         1,
     )
     # A white square behind the modules keeps the quiet zone white on any page colour.
@@ -203,7 +204,9 @@ def activity_description(transaction, program) -> str:
                 "The shop added %(count)d point to your card.", "The shop added %(count)d points to your card.", points
             ) % {"count": points}
         return ngettext(
-            "The shop removed %(count)d point from your card.", "The shop removed %(count)d points from your card.", points
+            "The shop removed %(count)d point from your card.",
+            "The shop removed %(count)d points from your card.",
+            points,
         ) % {"count": points}
     if kind == TransactionType.POINTS_EXPIRED:
         return ngettext("%(count)d point expired.", "%(count)d points expired.", points) % {"count": points}
@@ -286,7 +289,8 @@ def join(request, store_code):
     ip_address = client_ip(request)
     allowed, retry_after = join_attempt_allowed(ip_address)
     if not allowed:
-        response = render(request, "loyalty/throttled.html", {"store": page.store, "brand": brand_colours(page.program)}, status=429)
+        context = {"store": page.store, "brand": brand_colours(page.program)}
+        response = render(request, "loyalty/throttled.html", context, status=429)
         response["Retry-After"] = str(retry_after)
         return response
 

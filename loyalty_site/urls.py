@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
@@ -13,3 +15,7 @@ urlpatterns += i18n_patterns(path("", include("loyalty.urls")), prefix_default_l
 # JSON errors for /api/ paths, Django's own pages elsewhere.
 handler404 = "loyalty_site.api.exceptions.handler404"
 handler500 = "loyalty_site.api.exceptions.handler500"
+
+if settings.DEBUG:
+    # The embedded run serves uploaded logos itself; in production the web server does.
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -12,6 +12,12 @@ from tests.browser.conftest import browser_viewport, wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def assert_fits_width(driver, width):
+    """Readable at a small phone's width: nothing forces sideways scrolling."""
+    browser_viewport(driver, width, 640)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= width
+
+
 @pytest.fixture
 def demo_store(transactional_db):
     merchant = factories.make_merchant("Demo Café")
@@ -37,12 +43,14 @@ def test_enroll_in_french_and_see_the_card(browser, live_server, screenshot, dem
     assert "Obtenez votre carte de fidélité" in browser.find_element(By.TAG_NAME, "h1").text
     screenshot("join-fr-360x740")
     screenshot("join-fr-1280x800", 1280, 800)
+    assert_fits_width(browser, 320)
     browser_viewport(browser, 360, 740)
 
     # when: the form is filled in and sent
     browser.find_element(By.ID, "id_email").send_keys("lea.muller@example.com")
     browser.find_element(By.ID, "id_full_name").send_keys("Léa Muller")
-    assert Select(browser.find_element(By.ID, "id_preferred_language")).first_selected_option.get_attribute("value") == "fr"
+    language = Select(browser.find_element(By.ID, "id_preferred_language")).first_selected_option
+    assert language.get_attribute("value") == "fr"
     browser.find_element(By.ID, "id_accept_terms").click()
     browser.find_element(By.CSS_SELECTOR, "button.primary").click()
 
@@ -60,9 +68,13 @@ def test_enroll_in_french_and_see_the_card(browser, live_server, screenshot, dem
     screenshot("card-fr-360x740-bottom")
     browser.execute_script("window.scrollTo(0, 0)")
     screenshot("card-fr-1280x800", 1280, 800)
+    assert_fits_width(browser, 320)
 
 
-def test_form_errors_come_back_in_the_chosen_language_with_the_values_kept(browser, live_server, demo_store):
+def test_form_errors_come_back_in_the_chosen_language_with_the_values_kept(
+    browser, live_server, screenshot, demo_store
+):
+    browser_viewport(browser, 360, 740)
     browser.get(f"{live_server.url}/join/demo-center/")
     browser.find_element(By.ID, "id_email").send_keys("anna.weber@example.com")
     Select(browser.find_element(By.ID, "id_preferred_language")).select_by_value("de")
@@ -74,6 +86,9 @@ def test_form_errors_come_back_in_the_chosen_language_with_the_values_kept(brows
     assert browser.find_element(By.ID, "id_email").get_attribute("value") == "anna.weber@example.com"
     assert browser.find_element(By.ID, "id_full_name").get_attribute("aria-invalid") == "true"
     assert not Customer.objects.exists()
+    browser.execute_script("document.querySelector('.join').scrollIntoView()")
+    screenshot("join-errors-de-360x740")
+    assert_fits_width(browser, 320)
 
 
 def test_the_form_works_with_the_keyboard_alone(browser, live_server, demo_store):
