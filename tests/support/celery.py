@@ -6,11 +6,13 @@ from loyalty_site.celery import app
 
 
 def _reset_pools():
-    # Connections and producers are pooled per broker URL at first use; drop
-    # them so the next publish connects to the broker configured now.
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    # Connections and producers are pooled per broker URL at first use, by the
+    # app and in kombu's global registry (which even eager calls draw from):
+    # drop both so the next publish uses the broker configured now.
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 
