@@ -42,6 +42,7 @@ migrate: deps
 	$(PY) manage.py migrate --noinput -v0
 
 demo: migrate
+	$(PY) manage.py wallet_dev_certs
 	$(PY) manage.py loyalty_demo
 
 run: translations demo
