@@ -41,7 +41,7 @@ def provider_token(*, key_pem: bytes, key_id: str, team_id: str, issued_at: int)
     """The ES256 JWT of APNs token authentication (header ``kid``, claims ``iss`` and ``iat``)."""
     key = serialization.load_pem_private_key(key_pem, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError("The APNs key must be the P-256 (ES256) .p8 key Apple issues.")
+        raise TypeError("The APNs key must be the P-256 (ES256) .p8 key Apple issues.")
     header = _b64url(json.dumps({"alg": "ES256", "kid": key_id}, separators=(",", ":")).encode())
     claims = _b64url(json.dumps({"iss": team_id, "iat": issued_at}, separators=(",", ":")).encode())
     signing_input = f"{header}.{claims}".encode("ascii")

@@ -35,7 +35,9 @@ def _field(key: str, label: str, value, **extra) -> dict:
 
 def _stores_text(card: LoyaltyCard) -> str:
     stores = card.merchant.stores.filter(is_active=True).order_by("name")
-    return "\n".join(f"{store.name}, {' '.join(store.address.split())}" if store.address else store.name for store in stores)
+    return "\n".join(
+        f"{store.name}, {' '.join(store.address.split())}" if store.address else store.name for store in stores
+    )
 
 
 def _next_reward(program: Program, points: int):
@@ -56,9 +58,7 @@ def pass_content_build(*, apple_pass: ApplePass, config: AppleConfig) -> PassCon
         """Ship one text per language under ``key``; pass.json refers to the key."""
         for language in localization.LANGUAGES:
             texts = localization.TEMPLATES[language]
-            rendered = {
-                name: (value(language) if callable(value) else value) for name, value in values.items()
-            }
+            rendered = {name: (value(language) if callable(value) else value) for name, value in values.items()}
             dynamic[language][key] = texts[template].format(**rendered)
         return key
 
@@ -68,14 +68,25 @@ def pass_content_build(*, apple_pass: ApplePass, config: AppleConfig) -> PassCon
 
     if program.has_points:
         header.append(
-            _field("points", "LABEL_POINTS", card.points_balance, changeMessage="CHANGE_POINTS", textAlignment="PKTextAlignmentRight")
+            _field(
+                "points",
+                "LABEL_POINTS",
+                card.points_balance,
+                changeMessage="CHANGE_POINTS",
+                textAlignment="PKTextAlignmentRight",
+            )
         )
     if program.has_stamps:
         primary.append(_field("stamps", "LABEL_STAMPS", stamps_value, changeMessage="CHANGE_STAMPS"))
         if not program.has_points:
             to_go = card.stamps_until_reward
             header.append(
-                _field("stamps_to_go", "LABEL_STAMPS_TO_GO", to_go if to_go else "VALUE_REWARD_READY", textAlignment="PKTextAlignmentRight")
+                _field(
+                    "stamps_to_go",
+                    "LABEL_STAMPS_TO_GO",
+                    to_go if to_go else "VALUE_REWARD_READY",
+                    textAlignment="PKTextAlignmentRight",
+                )
             )
         if not reward_text:
             localized("TEXT_DEFAULT_REWARD", "default_reward")
@@ -89,7 +100,11 @@ def pass_content_build(*, apple_pass: ApplePass, config: AppleConfig) -> PassCon
             missing = reward.points_required - card.points_balance
             template = "next_reward" if missing > 0 else "next_reward_ready"
             primary.append(
-                _field("next_reward", "LABEL_NEXT_REWARD", localized("TEXT_NEXT_REWARD", template, name=reward.name, missing=missing))
+                _field(
+                    "next_reward",
+                    "LABEL_NEXT_REWARD",
+                    localized("TEXT_NEXT_REWARD", template, name=reward.name, missing=missing),
+                )
             )
 
     customer = card.customer
@@ -116,7 +131,11 @@ def pass_content_build(*, apple_pass: ApplePass, config: AppleConfig) -> PassCon
             )
     # One back field reads better than three; its text is assembled per language.
     for language in localization.LANGUAGES:
-        parts = [dynamic[language][key] for key in ("TEXT_STAMPS_RULE", "TEXT_POINTS_RULE", "TEXT_MINIMUM") if key in dynamic[language]]
+        parts = [
+            dynamic[language][key]
+            for key in ("TEXT_STAMPS_RULE", "TEXT_POINTS_RULE", "TEXT_MINIMUM")
+            if key in dynamic[language]
+        ]
         dynamic[language]["TEXT_HOW_TO_EARN"] = " ".join(parts)
     back.append(_field("how_to_earn", "LABEL_HOW_TO_EARN", "TEXT_HOW_TO_EARN"))
 
@@ -172,9 +191,7 @@ def pass_content_build(*, apple_pass: ApplePass, config: AppleConfig) -> PassCon
     if not card.is_active:
         pass_json["voided"] = True
 
-    strings = {
-        language: {**localization.LABELS[language], **dynamic[language]} for language in localization.LANGUAGES
-    }
+    strings = {language: {**localization.LABELS[language], **dynamic[language]} for language in localization.LANGUAGES}
     return PassContent(pass_json=pass_json, strings=strings)
 
 

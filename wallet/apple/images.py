@@ -148,7 +148,9 @@ def _draw_progress_bar(draw, area, stamps, target, fg) -> None:
     draw.rounded_rectangle(box, radius=thickness, outline=fg, width=max(int(thickness * 0.25), 1))
     filled_right = left + (right - left) * stamps / target
     if stamps:
-        draw.rounded_rectangle((left, box[1], max(filled_right, left + 2 * thickness), box[3]), radius=thickness, fill=fg)
+        draw.rounded_rectangle(
+            (left, box[1], max(filled_right, left + 2 * thickness), box[3]), radius=thickness, fill=fg
+        )
 
 
 def _open(data: bytes | None) -> Image.Image | None:

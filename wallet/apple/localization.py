@@ -6,6 +6,8 @@ its language. Texts that embed numbers (how to earn, next reward) are
 rendered per language at build time and shipped under their own keys.
 """
 
+import re
+
 LANGUAGES = ("en", "fr", "de", "lb")
 
 LABELS = {
@@ -149,10 +151,8 @@ def strings_file(entries: dict[str, str]) -> bytes:
 
 def strings_file_parse(data: bytes) -> dict[str, str]:
     """The inverse of :func:`strings_file` (for tests and debugging)."""
-    import re
-
     text = data.decode("utf-16")
-    pattern = re.compile(r'^"((?:[^"\\]|\\.)*)" = "((?:[^"\\]|\\.)*)";$', re.M)
+    pattern = re.compile(r'^"((?:[^"\\]|\\.)*)" = "((?:[^"\\]|\\.)*)";$', re.MULTILINE)
     return {_unescape(key): _unescape(value) for key, value in pattern.findall(text)}
 
 

@@ -40,9 +40,7 @@ class ApplePushFailed(Exception):
     def __init__(self, card_id: int, outcome: PushOutcome):
         self.card_id = card_id
         self.outcome = outcome
-        super().__init__(
-            f"card {card_id}: {len(outcome.retryable)} device(s) to retry, {len(outcome.failed)} failed"
-        )
+        super().__init__(f"card {card_id}: {len(outcome.retryable)} device(s) to retry, {len(outcome.failed)} failed")
 
 
 def apple_push_to_card(*, card_id: int, registration_ids: list[int] | None = None) -> PushOutcome:
@@ -76,7 +74,12 @@ def apple_push_to_card(*, card_id: int, registration_ids: list[int] | None = Non
             outcome.failed.append(registration.pk)
             logger.error(
                 "apple.push_rejected",
-                extra={"card_id": card_id, "registration_id": registration.pk, "status": response.status, "reason": response.reason},
+                extra={
+                    "card_id": card_id,
+                    "registration_id": registration.pk,
+                    "status": response.status,
+                    "reason": response.reason,
+                },
             )
     logger.info(
         "apple.push",

@@ -54,9 +54,7 @@ def active_registrations_for_card(*, card_id: int, registration_ids: list[int] |
 
 def card_ids_with_registrations_for_program(*, program_id: int) -> list[int]:
     return list(
-        AppleDeviceRegistration.objects.filter(
-            apple_pass__card__program_id=program_id, unregistered_at__isnull=True
-        )
+        AppleDeviceRegistration.objects.filter(apple_pass__card__program_id=program_id, unregistered_at__isnull=True)
         .values_list("apple_pass__card_id", flat=True)
         .distinct()
         .order_by("apple_pass__card_id")
@@ -64,6 +62,4 @@ def card_ids_with_registrations_for_program(*, program_id: int) -> list[int]:
 
 
 def card_has_active_registrations(*, card_id: int) -> bool:
-    return AppleDeviceRegistration.objects.filter(
-        apple_pass__card_id=card_id, unregistered_at__isnull=True
-    ).exists()
+    return AppleDeviceRegistration.objects.filter(apple_pass__card_id=card_id, unregistered_at__isnull=True).exists()

@@ -1,20 +1,24 @@
 """Writes of the Apple Wallet side: passes, change tags, device registrations.
 
 Change tags. A device asks "which of my passes changed since tag T?"; the
-answer must never miss a change, even two within the same second. So every
-pass carries ``change_tag``, microseconds since the epoch, bumped under the
-row lock to ``max(previous + 1, now)``: strictly increasing per pass and
-ordered across passes by time. ``changed_at`` (the HTTP Last-Modified, whole
-seconds) is likewise bumped to ``max(previous + 1 s, now)``, so a device
-holding the Last-Modified of the first of two same-second changes does not
-get a 304 for the second.
+answer must never miss a change, even two within the same microsecond. So
+every pass carries ``change_tag``: microseconds since the epoch, but always
+above every tag already given (``max(now, highest + 1)``), and tags are
+handed out one transaction at a time (a transaction-scoped advisory lock on
+PostgreSQL; SQLite runs one writer at a time anyway). Tags therefore become
+visible in increasing order: a device that was told "up to T" can only ever
+miss nothing, since every later change gets a tag above T. ``changed_at``
+(the HTTP Last-Modified, whole seconds) is bumped to ``max(previous + 1 s,
+now)`` per pass, so a device holding the Last-Modified of the first of two
+same-second changes does not get a 304 for the second.
 """
 
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from loyalty.models import LoyaltyCard
@@ -23,6 +27,8 @@ from wallet.models import AppleDeviceRegistration, ApplePass
 SERIAL_BYTES = 16  # 32 hex characters: the download URL's only secret
 TOKEN_BYTES = 24  # 32 URL-safe characters; Apple wants at least 16
 PROGRAM_BATCH_SIZE = 500
+# Any constant shared by every process of the site: the advisory lock that orders change tags.
+CHANGE_TAG_LOCK_KEY = 0x4150504C45544147  # "APPLETAG"
 
 
 def _now_microseconds(now: datetime) -> int:
@@ -45,25 +51,37 @@ def apple_pass_get_or_create(*, card: LoyaltyCard, now: datetime | None = None) 
                 card=card,
                 serial_number=secrets.token_hex(SERIAL_BYTES),
                 authentication_token=secrets.token_urlsafe(TOKEN_BYTES),
-                change_tag=_now_microseconds(now),
+                change_tag=max(_now_microseconds(now), _highest_tag_locked() + 1),
                 changed_at=_whole_second(now),
             )
     except IntegrityError:  # created concurrently (one pass per card)
         return ApplePass.objects.get(card=card)
 
 
-def _bump(apple_pass: ApplePass, now: datetime) -> None:
-    apple_pass.change_tag = max(apple_pass.change_tag + 1, _now_microseconds(now))
+def _highest_tag_locked() -> int:
+    """Take the tag lock (until the transaction ends) and return the highest tag given so far."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_TAG_LOCK_KEY])
+    return ApplePass.objects.aggregate(highest=Max("change_tag"))["highest"] or 0
+
+
+def _bump(apple_pass: ApplePass, *, tag: int, now: datetime) -> None:
+    apple_pass.change_tag = tag
     apple_pass.changed_at = max(apple_pass.changed_at + timedelta(seconds=1), _whole_second(now))
 
 
 @transaction.atomic
 def apple_pass_mark_changed(*, card_id: int, now: datetime | None = None) -> ApplePass | None:
     """Record that the card's pass content changed; ``None`` when the card has no Apple pass yet."""
+    if not ApplePass.objects.filter(card_id=card_id).exists():
+        return None
+    now = now or timezone.now()
+    tag = max(_now_microseconds(now), _highest_tag_locked() + 1)
     apple_pass = ApplePass.objects.select_for_update().filter(card_id=card_id).first()
     if apple_pass is None:
         return None
-    _bump(apple_pass, now or timezone.now())
+    _bump(apple_pass, tag=tag, now=now)
     apple_pass.save(update_fields=["change_tag", "changed_at"])
     return apple_pass
 
@@ -74,13 +92,14 @@ def apple_passes_mark_changed_for_program(*, program_id: int, now: datetime | No
     ids = list(ApplePass.objects.filter(card__program_id=program_id).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), PROGRAM_BATCH_SIZE):
         with transaction.atomic():
+            tag = max(_now_microseconds(now), _highest_tag_locked() + 1)
             batch = list(
                 ApplePass.objects.filter(pk__in=ids[start : start + PROGRAM_BATCH_SIZE])
                 .order_by("pk")
                 .select_for_update()
             )
-            for apple_pass in batch:
-                _bump(apple_pass, now)
+            for offset, apple_pass in enumerate(batch):
+                _bump(apple_pass, tag=tag + offset, now=now)
             ApplePass.objects.bulk_update(batch, ["change_tag", "changed_at"])
     return len(ids)
 

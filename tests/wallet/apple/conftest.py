@@ -7,6 +7,7 @@ import socket
 import ssl
 import threading
 import time
+from typing import ClassVar
 
 import pytest
 from cryptography import x509
@@ -64,7 +65,14 @@ class FakeApns:
     (the last one repeats); other tokens get 200.
     """
 
-    REASONS = {400: "BadDeviceToken", 403: "InvalidProviderToken", 410: "Unregistered", 429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
+    REASONS: ClassVar[dict[int, str]] = {
+        400: "BadDeviceToken",
+        403: "InvalidProviderToken",
+        410: "Unregistered",
+        429: "TooManyRequests",
+        500: "InternalServerError",
+        503: "ServiceUnavailable",
+    }
 
     def __init__(self):
         self.requests = []
@@ -136,7 +144,9 @@ def _server_certificate(dev_certificates, directory):
     )
     (directory / "server.pem").write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
     (directory / "server.key").write_bytes(
-        server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return directory / "server.pem", directory / "server.key"
 
@@ -156,7 +166,10 @@ def _start_fake_apns(dev_certificates, directory, *, require_client_certificate:
     config.errorlog = None
     if require_client_certificate:
         # Certificate auth: the handshake fails unless the client presents a certificate of the dev chain.
-        config.ca_certs = str(dev_certificates.ca_cert)
+        # Like APNs, the server knows the intermediate: the client presents only its own certificate.
+        bundle = directory / "client-trust.pem"
+        bundle.write_bytes(dev_certificates.ca_cert.read_bytes() + dev_certificates.wwdr_cert.read_bytes())
+        config.ca_certs = str(bundle)
         config.verify_mode = ssl.CERT_REQUIRED
     app = FakeApns()
     app.port = port
@@ -186,9 +199,7 @@ def _start_fake_apns(dev_certificates, directory, *, require_client_certificate:
 
 @pytest.fixture(scope="session")
 def _apns_server(dev_certificates, tmp_path_factory):
-    app, shutdown = _start_fake_apns(
-        dev_certificates, tmp_path_factory.mktemp("apns"), require_client_certificate=True
-    )
+    app, shutdown = _start_fake_apns(dev_certificates, tmp_path_factory.mktemp("apns"), require_client_certificate=True)
     yield app
     shutdown()
 
