@@ -272,16 +272,24 @@ def _send_card_link_once(card) -> None:
         logger.info("card_link.not_resent", extra={"card_id": card.pk})
 
 
-@require_http_methods(["GET", "POST"])
-def join(request, store_code):
+def _open_join_page(request, store_code):
+    """The store's join page data, or the response to send instead (language redirect, 404, closed)."""
     redirect = _preferred_language_redirect(request)
     if redirect is not None:
-        return redirect
+        return None, redirect
     page = join_page_get(store_code=store_code)
     if page is None:
-        return _not_found(request)
+        return None, _not_found(request)
     if not page.is_open:
-        return _unavailable(request, page)
+        return None, _unavailable(request, page)
+    return page, None
+
+
+@require_http_methods(["GET", "POST"])
+def join(request, store_code):
+    page, response = _open_join_page(request, store_code)
+    if response is not None:
+        return response
 
     if request.method == "GET":
         return render(request, "loyalty/join.html", _join_context(page, JoinForm(language=translation.get_language())))
@@ -398,14 +406,9 @@ def card(request, token):
 
 @require_GET
 def poster(request, store_code):
-    redirect = _preferred_language_redirect(request)
-    if redirect is not None:
-        return redirect
-    page = join_page_get(store_code=store_code)
-    if page is None:
-        return _not_found(request)
-    if not page.is_open:
-        return _unavailable(request, page)
+    page, response = _open_join_page(request, store_code)
+    if response is not None:
+        return response
     # The unprefixed URL: each phone that scans it is sent on to its own language.
     join_url = settings.SITE_URL + _url_in_language("loyalty:join", settings.LANGUAGE_CODE, store_code=page.store.code)
     context = {
