@@ -5,6 +5,7 @@ every other file of the zip (localized ones included) to its SHA-1 in hex,
 and ``signature`` is the detached PKCS#7 over the manifest's exact bytes.
 """
 
+import functools
 import hashlib
 import io
 import json
@@ -224,17 +225,29 @@ def pass_files_build(*, apple_pass: ApplePass, config: AppleConfig) -> dict[str,
     return files
 
 
+@functools.lru_cache(maxsize=1024)
+def _sha1(data: bytes) -> str:
+    """SHA-1 in hex. Images come from the per-process image cache as the same bytes objects,
+    so their digests are computed once, not once per pass."""
+    return hashlib.sha1(data).hexdigest()
+
+
+def _compression(name: str) -> int:
+    """PNG is compressed already: deflating it again costs more time than the few bytes it saves."""
+    return zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
+
+
 def pass_package_build(*, apple_pass: ApplePass, config: AppleConfig) -> bytes:
     """The signed ``.pkpass`` (a zip) of the pass, built from the card's current state."""
     files = pass_files_build(apple_pass=apple_pass, config=config)
-    manifest = json.dumps(
-        {name: hashlib.sha1(data).hexdigest() for name, data in files.items()}, indent=2, sort_keys=True
-    ).encode("utf-8")
+    manifest = json.dumps({name: _sha1(data) for name, data in files.items()}, indent=2, sort_keys=True).encode(
+        "utf-8"
+    )
     signature = manifest_sign(manifest=manifest, config=config)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
-            archive.writestr(name, data)
+            archive.writestr(name, data, compress_type=_compression(name))
         archive.writestr("manifest.json", manifest)
         archive.writestr("signature", signature)
     return buffer.getvalue()
