@@ -226,8 +226,12 @@ class _Attempt:
 
 
 def _guard_locked(store: Store) -> StorePinGuard:
-    StorePinGuard.objects.get_or_create(store=store)
-    return StorePinGuard.objects.select_for_update().get(store=store)
+    """The store's guard row, locked until the transaction ends; made on the store's first PIN check."""
+    guard = StorePinGuard.objects.select_for_update().filter(store=store).first()
+    if guard is None:
+        StorePinGuard.objects.get_or_create(store=store)  # concurrent first checks: one row
+        guard = StorePinGuard.objects.select_for_update().get(store=store)
+    return guard
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,12 +38,19 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def membership_covers_store(membership: Membership, store: Store) -> bool:
+def membership_covers_store(membership: Membership, store: Store, *, assigned: bool | None = None) -> bool:
+    """Owners cover every active store of their merchant; others the stores they are assigned to.
+
+    ``assigned`` is the answer to "is the store among the membership's stores?" when the
+    caller already read it (token authentication does, in its one query).
+    """
     if not membership.is_active or membership.merchant_id != store.merchant_id or not store.is_active:
         return False
     if membership.role == Role.OWNER:
         return True
-    return membership.stores.filter(pk=store.pk).exists()
+    if assigned is None:
+        assigned = membership.stores.filter(pk=store.pk).exists()
+    return assigned
 
 
 @transaction.atomic
@@ -82,8 +90,17 @@ def token_issue(*, username: str, password: str, store_code: str | None, user_ag
 def token_authenticate(*, key: str, now: datetime | None = None) -> ApiToken | None:
     """The live token for ``key``, or None: revoked, expired, inactive user or membership."""
     now = now or timezone.now()
+    # One query on every API request: the token, its user, membership, store and merchant,
+    # and whether the store is among the membership's stores.
     token = (
         ApiToken.objects.select_related("user", "membership", "store__merchant")
+        .annotate(
+            store_assigned=Exists(
+                Membership.stores.through.objects.filter(
+                    membership_id=OuterRef("membership_id"), store_id=OuterRef("store_id")
+                )
+            )
+        )
         .filter(key_digest=key_digest(key), revoked_at__isnull=True)
         .first()
     )
@@ -92,7 +109,9 @@ def token_authenticate(*, key: str, now: datetime | None = None) -> ApiToken | N
     if token.expires_at is not None and token.expires_at <= now:
         return None
     if token.store is not None:
-        if token.membership is None or not membership_covers_store(token.membership, token.store):
+        if token.membership is None or not membership_covers_store(
+            token.membership, token.store, assigned=token.store_assigned
+        ):
             return None
     elif not token.user.is_superuser:
         return None

@@ -71,19 +71,23 @@ def _bump(apple_pass: ApplePass, *, tag: int, now: datetime) -> None:
     apple_pass.changed_at = max(apple_pass.changed_at + timedelta(seconds=1), _whole_second(now))
 
 
-@transaction.atomic
 def apple_pass_mark_changed(*, card_id: int, now: datetime | None = None) -> ApplePass | None:
-    """Record that the card's pass content changed; ``None`` when the card has no Apple pass yet."""
+    """Record that the card's pass content changed; ``None`` when the card has no Apple pass yet.
+
+    Most cards are never added to Apple Wallet: for them this is one indexed read, outside
+    any transaction (it runs after every till operation).
+    """
     if not ApplePass.objects.filter(card_id=card_id).exists():
         return None
     now = now or timezone.now()
-    tag = max(_now_microseconds(now), _highest_tag_locked() + 1)
-    apple_pass = ApplePass.objects.select_for_update().filter(card_id=card_id).first()
-    if apple_pass is None:
-        return None
-    _bump(apple_pass, tag=tag, now=now)
-    apple_pass.save(update_fields=["change_tag", "changed_at"])
-    return apple_pass
+    with transaction.atomic():
+        tag = max(_now_microseconds(now), _highest_tag_locked() + 1)
+        apple_pass = ApplePass.objects.select_for_update().filter(card_id=card_id).first()
+        if apple_pass is None:
+            return None
+        _bump(apple_pass, tag=tag, now=now)
+        apple_pass.save(update_fields=["change_tag", "changed_at"])
+        return apple_pass
 
 
 def apple_passes_mark_changed_for_program(*, program_id: int, now: datetime | None = None) -> int:
