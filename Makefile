@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv deps dev-deps translations messages migrate demo clean
+.PHONY: run test bench venv deps dev-deps translations messages migrate demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ run: translations demo
 
 test: dev-deps translations
 	$(PY) -m tests.run
+
+# Issue #10's benchmark (not part of `make test`): PostgreSQL at BENCH_DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/loyalty_bench, dropped and made again), gunicorn with
+# 2 workers on 127.0.0.1:8765, about 6 minutes. Results: bench/results/latest.json and .md.
+# BENCH_ARGS="--quick" for a smoke run; see `python -m bench.run --help`.
+bench: dev-deps
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/static

@@ -1,0 +1,194 @@
+"""Sections 1–3 of the bench: till throughput, PIN cost, one hot card — over HTTP.
+
+The data is made through the domain services (enrollment, PINs, tokens), as
+the scanner app's would be. Each scenario runs the load generator
+(bench/load.py) in its own process against the gunicorn server.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import bcrypt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from bench.report import Figure
+from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Program, Store, TransactionType
+from loyalty.services.context import Actor, Channel
+from loyalty.services.enrollment import customer_enroll
+from staff.models import Membership
+from staff.services.pins import pin_create
+from staff.services.tokens import token_issue
+
+STAMP = "/api/v1/store/loyalty/stamp"
+EARN = "/api/v1/store/loyalty/points/earn"
+PASSWORD = "bench-password-2026"
+
+
+@dataclass
+class Till:
+    """One merchant's store, its cards and a staff token, ready for the load generator."""
+
+    store: Store
+    program: Program
+    token: str
+    card_ids: list[int]
+    pins: list[str]
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Token {self.token}"}
+
+
+def till_create(name: str, *, cards: int, pins: int = 0, max_daily_stamps: int = 32_767) -> Till:
+    """A merchant with a hybrid program (cooldown 0), ``cards`` cards and ``pins`` staff PINs."""
+    slug = name.lower().replace(" ", "-")
+    with transaction.atomic():
+        merchant = Merchant.objects.create(name=name, slug=slug)
+        store = Store.objects.create(merchant=merchant, code=slug, name=f"{name} store", timezone="Europe/Luxembourg")
+        program = Program.objects.create(
+            merchant=merchant, name="Coffee card", loyalty_type="hybrid", stamps_target=10,
+            stamps_reward_description="Free coffee", points_per_euro=10, cooldown_minutes=0,
+            max_daily_stamps=max_daily_stamps, require_staff_pin=pins > 0,
+        )
+        user = get_user_model().objects.create_user(username=f"{slug}-staff", password=PASSWORD)
+        Membership.objects.create(user=user, merchant=merchant, role="staff").stores.set([store])
+        system = Actor(merchant=merchant, store=store, channel=Channel.SYSTEM)
+        card_ids = [
+            customer_enroll(actor=system, email=f"customer{n}@{slug}.example", full_name=f"Customer {n}").card.pk
+            for n in range(cards)
+        ]
+        owner = Actor(merchant=merchant, store=store, role="owner", channel=Channel.TILL)
+        pin_values = [str(40_000_000 + n * 7919) for n in range(pins)]
+        for n, value in enumerate(pin_values):
+            pin_create(actor=owner, store=store, name=f"Staff {n}", pin=value)
+    token = token_issue(username=user.username, password=PASSWORD, store_code=store.code).key
+    return Till(store=store, program=program, token=token, card_ids=card_ids, pins=pin_values)
+
+
+def load(url: str, clients: list[dict], *, duration: float, warmup: float = 2.0) -> dict:
+    plan = {"url": url, "duration": duration, "warmup": warmup, "clients": clients}
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench.load"], input=json.dumps(plan), capture_output=True, text=True, check=True,
+        timeout=duration + warmup + 120,  # bounded even if the server hangs
+    )
+    return json.loads(finished.stdout)
+
+
+def till_clients(till: Till, path: str, *, count: int, body: dict | None = None, unique: str = "", **spec) -> list[dict]:
+    """``count`` clients, each cycling over its own share of the till's cards."""
+    clients = []
+    for n in range(count):
+        cards = till.card_ids[n::count]
+        bodies = [{"card_id": card_id, **(body or {})} for card_id in cards]
+        clients.append({"method": "POST", "path": path, "headers": till.headers, "bodies": bodies, "unique": unique, **spec})
+    return clients
+
+
+def _latency(result: dict) -> str:
+    return f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+
+
+def _unexpected(result: dict, allowed: tuple[str, ...] = ()) -> dict:
+    codes = {code: n for code, n in result["error_codes"].items() if code not in allowed}
+    return {**codes, **result["transport_errors"]}
+
+
+def throughput(url: str, till: Till, *, clients: int, duration: float, warmup: float) -> list[Figure]:
+    """Section 1: stamps/s and earn/s against the constant endpoints, 8 clients, no PIN."""
+    timing = {"duration": duration, "warmup": warmup}
+    bare = load(url, [{"method": "GET", "path": "/bench/constant"}] * clients, **timing)
+    authenticated = load(url, till_clients(till, "/bench/constant-authenticated", count=clients), **timing)
+    stamp = load(url, till_clients(till, STAMP, count=clients), **timing)
+    earn = load(
+        url,
+        till_clients(till, EARN, count=clients, body={"purchase_amount_cents": 1250}, unique="order_reference"),
+        **timing,
+    )
+    section = "Till throughput"
+    figures = []
+    for label, result in (("stamps/s", stamp), ("points earn/s", earn)):
+        problems = _unexpected(result)
+        figures.append(Figure.against(
+            section, f"{label}, {clients} clients, no PIN", result["per_second"], "/s", bare["per_second"],
+            "bare constant DRF endpoint", 0.5, _latency(result) + (f"; errors {problems}" if problems else ""),
+            result=result,
+        ))
+        figures[-1].passed = figures[-1].passed and not problems
+        figures.append(Figure.against(
+            section, f"{label} vs the till's auth alone", result["per_second"], "/s", authenticated["per_second"],
+            "constant endpoint with the till's token auth", 0.5, _latency(result), result=result,
+        ))
+    figures.append(Figure(section, "bare constant endpoint", bare["per_second"], "/s", detail=_latency(bare)))
+    figures.append(Figure(
+        section, "constant endpoint with token auth", authenticated["per_second"], "/s", detail=_latency(authenticated)
+    ))
+    return figures
+
+
+def bcrypt_check_ms(*, repeat: int = 20) -> float:
+    """One bare ``bcrypt.checkpw`` at the configured cost, median of ``repeat``, in ms."""
+    hashed = bcrypt.hashpw(b"40000000", bcrypt.gensalt(rounds=settings.LOYALTY_PIN_BCRYPT_ROUNDS))
+    timings = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        bcrypt.checkpw(b"40000000", hashed)
+        timings.append((time.perf_counter() - began) * 1000)
+    return sorted(timings)[len(timings) // 2]
+
+
+def pin_cost(url: str, one: Till, fifty: Till, *, duration: float, warmup: float) -> list[Figure]:
+    """Section 2: one client, PIN required, 1 PIN vs 50 PINs (the last one created), vs one bcrypt check."""
+    results = {}
+    for label, till in (("1 PIN", one), ("50 PINs", fifty)):
+        results[label] = load(
+            url, till_clients(till, STAMP, count=1, body={"staff_pin": till.pins[-1]}), duration=duration, warmup=warmup
+        )
+    check_ms = bcrypt_check_ms()
+    section = "PIN cost"
+    figures = []
+    for label, result in results.items():
+        problems = _unexpected(result)
+        figures.append(Figure(
+            section, f"stamp with PIN, {label}, p50", result["p50_ms"], "ms", check_ms + 15,
+            f"one bcrypt check ({check_ms:.1f} ms, cost {settings.LOYALTY_PIN_BCRYPT_ROUNDS}) + 15 ms",
+            result["p50_ms"] / (check_ms + 15), "≤ 1.0", result["p50_ms"] <= check_ms + 15 and not problems,
+            f"p99 {result['p99_ms']:.1f} ms, {result['ok']} stamps" + (f"; errors {problems}" if problems else ""),
+            {"result": result},
+        ))
+    one_ms, fifty_ms = results["1 PIN"]["p50_ms"], results["50 PINs"]["p50_ms"]
+    figures.append(Figure(
+        section, "50 PINs vs 1 PIN, p50", fifty_ms, "ms", one_ms, "1 PIN, same run", fifty_ms / one_ms,
+        "≤ 1.1", fifty_ms <= 1.1 * one_ms,
+    ))
+    return figures
+
+
+def hot_card(url: str, till: Till, *, clients: int, per_client: int, daily_limit: int) -> list[Figure]:
+    """Section 3: every client stamps the same card; the daily limit is the business rule that must hold."""
+    card_id = till.card_ids[0]
+    Program.objects.filter(pk=till.program.pk).update(max_daily_stamps=daily_limit)
+    before = LoyaltyCard.objects.get(pk=card_id).stamp_count
+    spec = {"method": "POST", "path": STAMP, "headers": till.headers, "bodies": [{"card_id": card_id}],
+            "max_requests": per_client}
+    result = load(url, [spec] * clients, duration=120, warmup=0)
+    card = LoyaltyCard.objects.get(pk=card_id)
+    rows = LoyaltyTransaction.objects.filter(card_id=card_id, type=TransactionType.STAMP_EARNED).count()
+    attempts = clients * per_client
+    expected = min(attempts, daily_limit)
+    problems = _unexpected(result, allowed=("DAILY_STAMP_LIMIT",))
+    correct = result["ok"] == expected and card.stamp_count - before == expected and rows == expected
+    detail = (
+        f"{attempts} attempts: {result['ok']} stamped, {result['error_codes'].get('DAILY_STAMP_LIMIT', 0)} "
+        f"DAILY_STAMP_LIMIT; card +{card.stamp_count - before}, ledger rows {rows}; "
+        f"unexpected errors {problems or 'none'}; {_latency(result)}"
+    )
+    return [Figure(
+        "Hot card", f"{clients} clients on one card, daily limit {daily_limit}", result["ok"], "stamps",
+        expected, "the daily limit", result["ok"] / expected, "= 1.0, no other error", correct and not problems,
+        detail, {"result": result},
+    )]
