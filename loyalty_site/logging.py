@@ -12,6 +12,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from django.http import HttpRequest
+
 SECRET_FIELD = re.compile(r"(pin|password|passwd|token|secret|authorization|hash|private|api_key|key_pem)", re.I)
 SECRET_TEXT = [
     (re.compile(r"\b(Token|Bearer|ApplePass)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
@@ -19,6 +21,7 @@ SECRET_TEXT = [
     # links, Apple pass serials (django.request logs the path of a 404).
     (re.compile(r"(/card/|/passes/google/|/passes/apple/)[A-Za-z0-9_-]{8,}"), r"\1[redacted]"),
     (re.compile(r"(/(?:registrations|passes)/pass\.[A-Za-z0-9.-]+/)[A-Za-z0-9_-]{8,}"), r"\1[redacted]"),
+    (re.compile(r"(/3/device/)[A-Fa-f0-9]{8,}"), r"\1[redacted]"),  # an APNs URL ends with a push token
     (re.compile(r"((?:pin|password|token|secret)[\"']?\s*[:=]\s*[\"']?)[^\s,&\"'}]+", re.I), r"\1[redacted]"),
 ]
 REDACTED = "[redacted]"
@@ -35,6 +38,9 @@ def redact_text(text: str) -> str:
 def _redact_value(key, value):
     if SECRET_FIELD.search(str(key)):
         return REDACTED
+    if isinstance(value, HttpRequest):
+        # Django logs 4xx/5xx with the request; its query string may carry QR data or tokens.
+        return redact_text(f"{value.method} {value.path}")
     if isinstance(value, dict):
         return {k: _redact_value(k, v) for k, v in value.items()}
     if isinstance(value, str):

@@ -302,5 +302,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # The HTTP clients of APNs and Google log each request URL at INFO (an APNs URL ends
+        # with the device's push token) and HTTP/2 headers at DEBUG: warnings only.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "hpack": {"level": "WARNING"},
+        "h2": {"level": "WARNING"},
     },
 }

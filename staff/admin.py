@@ -86,7 +86,8 @@ class MembershipAdmin(MerchantScopedAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         kwargs["form"] = MembershipInviteForm if obj is None else MembershipChangeForm
-        kwargs["fields"] = None
+        if obj is None or self.has_change_permission(request, obj):
+            kwargs["fields"] = None  # the form's own fields; a read-only view keeps the admin's
         form = super().get_form(request, obj, **kwargs)
         role_field = form.base_fields.get("role")
         if role_field is not None:
