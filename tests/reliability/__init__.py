@@ -1,0 +1,1 @@
+"""Reliability tests: the ledger invariant under concurrency, faults, hostile input, security."""
