@@ -69,7 +69,11 @@ class BackOfficeUser:
             return False
         if self.membership is None:
             return bool(self.user.is_superuser)
-        return self.membership.is_active and self.membership.role in BACK_OFFICE_ROLES
+        return (
+            self.membership.is_active
+            and self.membership.merchant.is_active  # a deactivated merchant's people are out too
+            and self.membership.role in BACK_OFFICE_ROLES
+        )
 
 
 def back_office_user_for(user) -> BackOfficeUser:

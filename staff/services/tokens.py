@@ -39,12 +39,14 @@ def key_digest(key: str) -> str:
 
 
 def membership_covers_store(membership: Membership, store: Store, *, assigned: bool | None = None) -> bool:
-    """Owners cover every active store of their merchant; others the stores they are assigned to.
+    """Owners cover every active store of their (active) merchant; others the stores they are assigned to.
 
     ``assigned`` is the answer to "is the store among the membership's stores?" when the
     caller already read it (token authentication does, in its one query).
     """
-    if not membership.is_active or membership.merchant_id != store.merchant_id or not store.is_active:
+    if not membership.is_active or membership.merchant_id != store.merchant_id:
+        return False
+    if not store.is_active or not store.merchant.is_active:  # a deactivated merchant's tills stop too
         return False
     if membership.role == Role.OWNER:
         return True

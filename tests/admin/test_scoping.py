@@ -8,6 +8,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from loyalty.models import Merchant
+
 pytestmark = pytest.mark.django_db
 
 # label -> attribute of MerchantWorld holding an object of that model (None: not a merchant's model)
@@ -151,6 +153,15 @@ def test_owner_and_manager_can_log_in(world, client):
         assert response.status_code == 302, username
         assert client.get(reverse("admin:index")).status_code == 200
         client.logout()
+
+
+def test_people_of_a_deactivated_merchant_are_out_of_the_back_office_at_once(world, clients, client):
+    Merchant.objects.filter(pk=world.alpha.merchant.pk).update(is_active=False)
+
+    assert clients["owner"].get(reverse("admin:index")).status_code == 302  # the open session stops
+    response = client.post(reverse("admin:login"), {"username": "alpha-owner", "password": "pass-1234-word"})
+    assert response.status_code == 200 and client.get(reverse("admin:index")).status_code == 302
+    assert clients["superuser"].get(reverse("admin:index")).status_code == 200  # who switches it back on
 
 
 @pytest.mark.parametrize("label", registered_labels())

@@ -605,6 +605,10 @@ TAKE_AWAY = {
     "store taken from the membership (service)": _remove_store_through_the_service,
     "store taken from the membership (row only)": lambda user, store: user.membership.stores.remove(store),
     "store deactivated": lambda user, store: type(store).objects.filter(pk=store.pk).update(is_active=False),
+    # a platform administrator switched the whole merchant off (left the platform, stopped paying)
+    "merchant deactivated": lambda user, store: type(store.merchant)
+    .objects.filter(pk=store.merchant_id)
+    .update(is_active=False),
 }
 
 
