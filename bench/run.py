@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     if not args.skip_scale:
         from bench import dataset, export_memory, reads
 
-        size = dict(merchants=10, cards=10_000, transactions=100_000) if args.quick else {}
+        size = dataset.QUICK_SIZE if args.quick else {}
         generated = dataset.generate(progress=True, **size)
         figures.append(Figure(
             "Scale of reads", "data set generation", generated.get("seconds", 0.0), "s",

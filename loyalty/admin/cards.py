@@ -12,8 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.exceptions import LoyaltyError
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant
+from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Merchant
 from loyalty.services.cards import CardRef, card_deactivate, card_reactivate
+from loyalty.services.identifiers import is_valid_card_number
 from loyalty.services.imports import (
     card_import_preview,
     card_import_progress,
@@ -32,6 +33,7 @@ from .scoping import (
     audit,
     back_office_user,
     domain_error_text,
+    scope_queryset,
 )
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -129,7 +131,7 @@ class LoyaltyCardAdmin(MerchantScopedAdmin):
         "last_activity_at",
     )
     list_select_related = ("customer", "enrolled_store", "apple_pass", "google_object")
-    search_fields = ("=card_number", "customer__email", "customer__full_name")
+    search_fields = ("=card_number", "customer__email", "customer__full_name")  # see get_search_results
     list_filter = ("enrolled_store", "is_active", HasWalletFilter)
     inlines = [TransactionHistoryInline]
     fieldsets = (
@@ -168,6 +170,25 @@ class LoyaltyCardAdmin(MerchantScopedAdmin):
     @admin.display(description=_("wallet"), boolean=True)
     def has_wallet(self, obj):
         return hasattr(obj, "apple_pass") or hasattr(obj, "google_object")
+
+    def get_search_results(self, request, queryset, search_term):
+        """A whole card number finds its card by the unique index; other words search the customers.
+
+        Django's own search ORs ``card_number = …`` with ``LIKE '%…%'`` across the customer
+        join, which no index serves: every search read the whole customer table (~140 ms on
+        the bench's 100,000 cards). Here the customers are searched within the merchant (its
+        index) and joined back by ``customer_id``. Every word must match the e-mail or name.
+        """
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        compact = term.replace(" ", "")
+        if compact.isdigit() and is_valid_card_number(compact):
+            return queryset.filter(card_number=compact), False
+        customers = scope_queryset(Customer.objects.all(), request, narrow_to_manager_stores=False)
+        for word in term.split():
+            customers = customers.filter(Q(email__icontains=word) | Q(full_name__icontains=word))
+        return queryset.filter(customer__in=customers.values("pk")), False
 
     def has_add_permission(self, request):
         return False  # cards come from enrollment or the CSV import

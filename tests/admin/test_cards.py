@@ -26,6 +26,20 @@ def test_search_by_card_number_email_and_name(world, clients):
         assert world.alpha.second_store_card.card_number not in page, term
 
 
+def test_search_matches_words_in_any_order_a_spaced_card_number_and_never_another_merchant(world, clients):
+    card = world.alpha.card
+    first, *rest = card.customer.full_name.split()
+    grouped = " ".join(card.card_number[i : i + 4] for i in range(0, 12, 4))  # "4829 1573 6204" as printed
+    for term in (grouped, card.customer.email.split("@")[0].upper(), " ".join([*rest, first])):
+        page = clients["owner"].get(reverse(CHANGELIST), {"q": term}).content.decode()
+        assert card.card_number in page, term
+    beta = world.beta.card
+    for term in (beta.card_number, beta.customer.email):
+        assert clients["owner"].get(reverse(CHANGELIST), {"q": term}).context["cl"].result_count == 0, term
+    found = clients["superuser"].get(reverse(CHANGELIST), {"q": beta.card_number}).context["cl"]
+    assert [row.pk for row in found.result_list] == [beta.pk]
+
+
 def test_filters_by_store_active_and_wallet(world, clients):
     client = clients["owner"]
     in_wallet = client.get(reverse(CHANGELIST), {"has_wallet": "yes"}).content.decode()
