@@ -186,6 +186,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "loyalty_site.api.pagination.PageNumberPagination",
+    # JSON only, refusing duplicate keys and too-deep nesting; OPTIONS without per-action field lists.
+    "DEFAULT_PARSER_CLASSES": ["loyalty_site.api.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "loyalty_site.api.metadata.ViewMetadata",
     "EXCEPTION_HANDLER": "loyalty_site.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),

@@ -245,7 +245,7 @@ class MerchantSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
-    contact_email = serializers.EmailField()
+    contact_email = serializers.CharField(help_text="An e-mail address, or empty.")
     website = serializers.CharField()
     is_active = serializers.BooleanField()
     stores_total = serializers.IntegerField()

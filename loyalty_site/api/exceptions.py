@@ -12,6 +12,7 @@ that never reach a DRF view (an unknown /api/ URL, a crash in middleware).
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
@@ -63,6 +64,9 @@ def exception_handler(exc, context):
         return error_response("VALIDATION_ERROR", _("The request is not valid."), details, 400)
     if isinstance(exc, Http404):
         return error_response("NOT_FOUND", _("Not found."), None, 404)
+    if isinstance(exc, RequestDataTooBig):
+        # DRF reads JSON through request.body, where Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE.
+        return error_response("REQUEST_TOO_LARGE", _("The request body is too large."), None, 413)
     if isinstance(exc, DataError | OverflowError):
         # A value the database cannot hold (out-of-range number, NUL byte) is the client's error.
         return error_response("VALIDATION_ERROR", _("A value is out of range."), None, 400)

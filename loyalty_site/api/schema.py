@@ -80,3 +80,8 @@ def error_responses(*codes: str, authenticated: bool = True) -> dict:
         )
         for status_code, examples in sorted(by_status.items())
     }
+
+
+def list_error_responses(*codes: str, authenticated: bool = True) -> dict:
+    """``error_responses`` of a paginated list: ``?page=`` past the last page (or 0) is a 404 ``NOT_FOUND``."""
+    return error_responses("NOT_FOUND", *codes, authenticated=authenticated)

@@ -1,6 +1,5 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,8 +42,6 @@ class TokenResponseSerializer(serializers.Serializer):
 
 class TokenView(APIView):
     """Issue (POST) and revoke (DELETE) the scanner app's API token."""
-
-    parser_classes = [JSONParser]
 
     def get_authenticators(self):
         if self.request is not None and self.request.method == "POST":

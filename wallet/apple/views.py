@@ -7,15 +7,17 @@ redirect), CSRF does not apply (no cookies, a per-pass token instead) and
 every 401 is the same answer whether or not the serial exists.
 """
 
+import functools
 import hmac
 import json
 import logging
+import re
 
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
 from wallet.apple.builder import pass_package_build
 from wallet.apple.config import apple_config
@@ -34,6 +36,9 @@ MAX_LOG_ENTRY_CHARS = 1000
 MAX_LOG_ENTRIES_PER_MINUTE = 60
 # Compared against when the serial is unknown, so that path costs the same as a wrong token.
 _UNKNOWN_PASS_TOKEN = b"0" * 32
+# The serials we issue (hex) fit this; anything else is unknown without asking the database,
+# which may refuse it (PostgreSQL cannot hold a NUL byte).
+_SERIAL = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -46,6 +51,40 @@ def _unauthorized() -> JsonResponse:
 
 def _not_found() -> JsonResponse:
     return _error(404, "NOT_FOUND", "Not found.")
+
+
+def _allow(*methods: str):
+    """Like ``require_http_methods``, but the 405 is in the web service's JSON error shape."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = _error(405, "METHOD_NOT_ALLOWED", f"Method {request.method} is not allowed here.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _is_device_id(value: str) -> bool:
+    """Apple sends an opaque printable string; control characters or an overlong id are not from a device."""
+    return 0 < len(value) <= MAX_DEVICE_ID_LENGTH and value.isprintable()
+
+
+def _json_body(request):
+    """``(parsed body or None when it is not JSON, None)`` or ``(None, 413 response)``."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return None, _error(413, "REQUEST_TOO_LARGE", "The request body is too large.")
+    try:
+        return json.loads(raw or b"{}"), None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, None
 
 
 def _request_token(request) -> bytes | None:
@@ -66,7 +105,7 @@ def _authenticated_pass(request, pass_type_identifier: str, serial_number: str):
         return None, _unauthorized()
     if pass_type_identifier != config.pass_type_identifier:
         return None, _not_found()
-    apple_pass = apple_pass_get_by_serial(serial_number=serial_number)
+    apple_pass = apple_pass_get_by_serial(serial_number=serial_number) if _SERIAL.fullmatch(serial_number) else None
     if apple_pass is None:
         hmac.compare_digest(token, _UNKNOWN_PASS_TOKEN)
         return None, _not_found()
@@ -92,21 +131,20 @@ def _not_modified_since(request, apple_pass) -> bool:
 
 
 @csrf_exempt
-@require_http_methods(["POST", "DELETE"])
+@_allow("POST", "DELETE")
 def device_registration(request, device_library_identifier, pass_type_identifier, serial_number):
     """Register (POST) or unregister (DELETE) a device for a pass's update pushes."""
     apple_pass, error = _authenticated_pass(request, pass_type_identifier, serial_number)
     if error is not None:
         return error
-    if len(device_library_identifier) > MAX_DEVICE_ID_LENGTH:
-        return _error(400, "VALIDATION_ERROR", "deviceLibraryIdentifier is too long.")
+    if not _is_device_id(device_library_identifier):
+        return _error(400, "VALIDATION_ERROR", "deviceLibraryIdentifier is too long or not printable.")
     if request.method == "DELETE":
         device_unregister(apple_pass=apple_pass, device_library_identifier=device_library_identifier)
         return JsonResponse({}, status=200)
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        body = None
+    body, error = _json_body(request)
+    if error is not None:
+        return error
     push_token = body.get("pushToken") if isinstance(body, dict) else None
     if not isinstance(push_token, str) or not push_token.strip() or len(push_token) > MAX_PUSH_TOKEN_LENGTH:
         return _error(400, "VALIDATION_ERROR", "The body must be JSON with a pushToken.")
@@ -116,22 +154,25 @@ def device_registration(request, device_library_identifier, pass_type_identifier
     return JsonResponse({}, status=201 if result.created else 200)
 
 
-@require_http_methods(["GET"])
+@_allow("GET")
 def updated_serials(request, device_library_identifier, pass_type_identifier):
     """The serials of the device's passes changed after ``passesUpdatedSince`` (all of them without it)."""
     config = apple_config()
     if config is None or pass_type_identifier != config.pass_type_identifier:
         return _not_found()
+    if not _is_device_id(device_library_identifier):
+        return HttpResponse(status=204)  # never registered: no passes
     since = request.GET.get("passesUpdatedSince", "").strip()
-    # A tag we did not issue cannot be ordered against ours: answer everything.
-    since_tag = int(since) if since.isdigit() and len(since) < 19 else None
+    # A tag we did not issue cannot be ordered against ours: answer everything. (ASCII digits only:
+    # str.isdigit() is also true of "²" and "١٢٣", which int() refuses or reads as another number.)
+    since_tag = int(since) if since.isascii() and since.isdigit() and len(since) < 19 else None
     result = serials_updated_since(device_library_identifier=device_library_identifier, since_tag=since_tag)
     if result is None:
         return HttpResponse(status=204)
     return JsonResponse({"serialNumbers": result.serial_numbers, "lastUpdated": result.last_updated})
 
 
-@require_http_methods(["GET"])
+@_allow("GET")
 def latest_pass(request, pass_type_identifier, serial_number):
     apple_pass, error = _authenticated_pass(request, pass_type_identifier, serial_number)
     if error is not None:
@@ -144,7 +185,7 @@ def latest_pass(request, pass_type_identifier, serial_number):
 
 
 @csrf_exempt
-@require_http_methods(["POST"])
+@_allow("POST")
 def device_log(request):
     """Devices report what is wrong with our passes here; log it, within bounds."""
     if apple_config() is None:
@@ -154,11 +195,10 @@ def device_log(request):
     except ValueError:
         length = 0
     if length > MAX_LOG_BODY_BYTES:
-        return _error(413, "TOO_LARGE", "Log body too large.")
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "VALIDATION_ERROR", "The body must be JSON with a logs array.")
+        return _error(413, "REQUEST_TOO_LARGE", "The log body is too large.")
+    body, error = _json_body(request)
+    if error is not None:
+        return error
     entries = body.get("logs") if isinstance(body, dict) else None
     if not isinstance(entries, list):
         return _error(400, "VALIDATION_ERROR", "The body must be JSON with a logs array.")
@@ -177,7 +217,7 @@ def device_log(request):
     return JsonResponse({}, status=200)
 
 
-@require_http_methods(["GET"])
+@_allow("GET")
 def pass_download(request, serial_number):
     """``GET /api/v1/loyalty/passes/apple/{serial}.pkpass``: the serial is the secret of this URL."""
     config = apple_config()

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from PIL import Image, ImageDraw
 from rest_framework.permissions import AllowAny
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from loyalty.exceptions import CardInactive, CardNotFound
+from loyalty_site.api.schema import ErrorSerializer
+from loyalty_site.api.throttling import CacheCounterThrottle
 
 from .client import GoogleWalletError
 from .exceptions import GoogleWalletOff, GoogleWalletSaveFailed
@@ -25,20 +26,32 @@ from .services import GoogleWalletNotConfigured, google_save_url
 logger = logging.getLogger(__name__)
 
 
+class SaveLinkThrottle(CacheCounterThrottle):
+    """Per client IP, in the ``public`` budget of the other public reads, counted like them.
+
+    DRF's ``ScopedRateThrottle`` read-modify-writes a list in the cache (so
+    processes answering at once can both let a request through) and reads
+    its rates once, at import.
+    """
+
+    scope = "public"
+
+
 class GoogleSaveLinkView(APIView):
     """Follow the "Add to Google Wallet" button: create or update the pass, then redirect to Google."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "public"
+    throttle_classes = [SaveLinkThrottle]
 
     @extend_schema(
         summary="Save a card to Google Wallet",
         responses={
             302: OpenApiResponse(description="Redirect to https://pay.google.com/gp/v/save/<signed JWT>"),
-            404: OpenApiResponse(description="Unknown card, or Google Wallet is not configured"),
-            503: OpenApiResponse(description="Google Wallet could not be reached"),
+            404: OpenApiResponse(ErrorSerializer, description="Unknown card, or Google Wallet is not configured"),
+            422: OpenApiResponse(ErrorSerializer, description="CARD_INACTIVE: the card is deactivated"),
+            429: OpenApiResponse(ErrorSerializer, description="THROTTLED: too many requests from this address"),
+            503: OpenApiResponse(ErrorSerializer, description="Google Wallet could not be reached"),
         },
     )
     def get(self, request, public_token: str):

@@ -11,7 +11,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from loyalty.api import examples as ex
@@ -23,7 +22,7 @@ from loyalty.exceptions import NotFound, ProgramNotFound
 from loyalty.models import AdminAuditLog, Merchant, Program
 from loyalty.selectors.stats import merchant_stats, platform_stats, program_stats
 from loyalty.services.audit import audit_record
-from loyalty_site.api.schema import error_responses
+from loyalty_site.api.schema import error_responses, list_error_responses
 
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
 
@@ -40,7 +39,6 @@ class ProgramListQuery(drf_serializers.Serializer):
 
 @extend_schema(tags=["admin"])
 class AdminViewSet(viewsets.GenericViewSet):
-    parser_classes = [JSONParser]
     permission_classes = [IsPlatformAdmin]
     lookup_value_regex = r"[0-9]{1,18}"
 
@@ -59,7 +57,7 @@ class AdminViewSet(viewsets.GenericViewSet):
     list=extend_schema(
         summary="All programs (filter by merchant id and active)",
         parameters=[ProgramListQuery],
-        responses={200: s.AdminProgramSerializer(many=True), **error_responses()},
+        responses={200: s.AdminProgramSerializer(many=True), **list_error_responses()},
         examples=[ex.response({"merchant": {"id": 1, "name": "Demo Café", "slug": "demo-cafe"}, **ex.PROGRAM})],
     ),
     retrieve=extend_schema(
@@ -120,7 +118,7 @@ class AdminProgramViewSet(AdminViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="All merchants",
-        responses={200: s.MerchantSerializer(many=True), **error_responses()},
+        responses={200: s.MerchantSerializer(many=True), **list_error_responses()},
         examples=[ex.response(ex.MERCHANT)],
     ),
     stats=extend_schema(

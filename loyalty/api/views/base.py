@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
-from rest_framework.parsers import JSONParser
 
 from loyalty.api.context import actor_from_request
 from loyalty.api.permissions import IsStoreMember
@@ -23,7 +22,6 @@ class StoreViewSet(viewsets.GenericViewSet):
     ``action_permissions`` names stricter permissions per action (owner, manager).
     """
 
-    parser_classes = [JSONParser]
     permission_classes = [IsStoreMember]
     throttle_classes = [ScanThrottle]
     action_permissions: dict = {}

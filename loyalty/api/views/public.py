@@ -8,7 +8,6 @@ link goes to that card's owner only.
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -31,7 +30,6 @@ STORE_CODE = OpenApiParameter("store_code", str, OpenApiParameter.PATH, descript
 
 @extend_schema(tags=["public"])
 class PublicViewSet(viewsets.GenericViewSet):
-    parser_classes = [JSONParser]
     authentication_classes = []
     permission_classes = [AllowAny]
     lookup_field = "store_code"

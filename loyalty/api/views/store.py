@@ -32,7 +32,7 @@ from loyalty.services.enrollment import customer_enroll
 from loyalty.services.points import points_adjust, points_earn, points_redeem, points_void
 from loyalty.services.programs import program_create, program_deactivate, program_update
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
-from loyalty_site.api.schema import error_responses
+from loyalty_site.api.schema import error_responses, list_error_responses
 from staff.models import StaffPin
 from staff.services.pins import pin_create, pin_delete, pin_unlock, pin_update
 
@@ -130,7 +130,7 @@ class StatsViewSet(StoreViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="This store's staff PINs (never a PIN or a hash)",
-        responses={200: s.StaffPinSerializer(many=True), **error_responses()},
+        responses={200: s.StaffPinSerializer(many=True), **list_error_responses()},
         examples=[ex.response(ex.PIN)],
     ),
     create=extend_schema(
@@ -215,7 +215,7 @@ class StaffPinViewSet(StoreViewSet):
     list=extend_schema(
         summary="Search the merchant's cards",
         parameters=[s.CardListQuery],
-        responses={200: s.CardSummarySerializer(many=True), **error_responses()},
+        responses={200: s.CardSummarySerializer(many=True), **list_error_responses()},
         examples=[ex.response(ex.CARD_SUMMARY)],
     ),
     retrieve=extend_schema(
@@ -377,7 +377,7 @@ class CardViewSet(StoreViewSet):
     list=extend_schema(
         summary="The merchant's transactions, newest first",
         parameters=[s.TransactionListQuery],
-        responses={200: s.TransactionSerializer(many=True), **error_responses()},
+        responses={200: s.TransactionSerializer(many=True), **list_error_responses()},
         examples=[ex.response(ex.TRANSACTION)],
     )
 )
