@@ -5,6 +5,17 @@ Domain errors (``LoyaltyError``), DRF's own exceptions, Django's
 errors all come out in that shape. Anything else is logged and answered with
 a 500 in the same shape (never an HTML page).
 
+A database that cannot answer right now (django.db ``OperationalError`` or
+``InterfaceError``: the connection was dropped or the server restarted, a
+lock or statement timeout, a deadlock the database broke) is not a bug in the
+request: it is a 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After``, logged as a
+warning (no traceback), so a scanner app knows to retry rather than report a
+bug. An operation whose transaction the fault interrupted wrote nothing (the
+transaction dies with the connection), and a retry is safe anyway
+(``order_reference`` makes an earn idempotent, the cooldown guards stamps).
+Django drops the broken connection at the end of the request; the next
+request opens a new one.
+
 ``api_not_found`` and ``api_server_error`` give the same shape to requests
 that never reach a DRF view (an unknown /api/ URL, a crash in middleware).
 """
@@ -14,8 +25,9 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -24,6 +36,10 @@ from rest_framework.response import Response
 from loyalty.exceptions import LoyaltyError
 
 logger = logging.getLogger(__name__)
+
+# Seconds a client should wait before retrying after a database fault: long
+# enough for a restarted server or a reconnect, short enough for a queue at the till.
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 _CODES = {
     exceptions.ParseError: ("VALIDATION_ERROR", 400),
@@ -70,6 +86,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DataError | OverflowError):
         # A value the database cannot hold (out-of-range number, NUL byte) is the client's error.
         return error_response("VALIDATION_ERROR", _("A value is out of range."), None, 400)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return _database_unavailable(exc, context)
     if isinstance(exc, IntegrityError):
         logger.warning("api.integrity_error", extra={"view": context.get("view").__class__.__name__})
         return error_response("CONFLICT", _("The request conflicts with the current state; retry."), None, 409)
@@ -97,6 +115,28 @@ def exception_handler(exc, context):
         return error_response(code, str(exc.detail), details, status_code, headers)
     logger.exception("api.unhandled_error", extra={"view": context.get("view").__class__.__name__})
     return error_response("SERVER_ERROR", _("Something went wrong on our side."), None, 500)
+
+
+def _database_unavailable(exc, context):
+    """503 with Retry-After: the database did not answer, so the client should retry, not report a bug."""
+    logger.warning(
+        "api.database_unavailable",
+        extra={"view": context.get("view").__class__.__name__, "error": exc.__class__.__name__},
+    )
+    response = error_response(
+        "SERVICE_UNAVAILABLE",
+        _("The database is briefly unavailable. Please retry."),
+        {"retry_after_seconds": DATABASE_RETRY_AFTER_SECONDS},
+        503,
+        {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+    request = context.get("request")
+    if request is not None:
+        # Django logs every 5xx as an error (django.request); this one is an expected, transient fault.
+        log_response(
+            "%s: %s", response.reason_phrase, request.path, response=response, request=request, level="warning"
+        )
+    return response
 
 
 def _error_json(code, message, status_code):
