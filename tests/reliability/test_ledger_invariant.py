@@ -98,6 +98,14 @@ def _some_transaction_id(card_id: int, kind: str) -> int | None:
     )
 
 
+def _void_original(void, actor, card_id: int, kind: str):
+    """Void a random earlier row of ``kind`` by its id (None when the card has none yet)."""
+    original = _some_transaction_id(card_id, kind)
+    if original is None:
+        return None
+    return void(actor=actor, card_ref=CardRef(card_id=card_id), original_transaction_id=original)
+
+
 def _earn_with_reference(shop: Shop, chooser: random.Random, tally: Tally):
     """Mostly the till's retry (same card and amount: a replay); sometimes a mistake (a conflict)."""
     reference, card_id, amount = chooser.choice(shop.references)
@@ -133,10 +141,7 @@ def _one_operation(shop: Shop, chooser: random.Random, tally: Tally) -> tuple[st
     if name == "stamp_void_count":
         return name, stamps_void(actor=actor, card_ref=ref, stamps_to_void=chooser.randint(1, 3))
     if name == "stamp_void_original":
-        original = _some_transaction_id(card_id, TransactionType.STAMP_EARNED)
-        if original is None:
-            return name, None
-        return name, stamps_void(actor=actor, card_ref=ref, original_transaction_id=original)
+        return name, _void_original(stamps_void, actor, card_id, TransactionType.STAMP_EARNED)
     if name == "earn_reference":
         return name, _earn_with_reference(shop, chooser, tally)
     if name == "earn":
@@ -146,10 +151,7 @@ def _one_operation(shop: Shop, chooser: random.Random, tally: Tally) -> tuple[st
     if name == "points_void_amount":
         return name, points_void(actor=actor, card_ref=ref, points_to_void=chooser.randint(1, 120))
     if name == "points_void_original":
-        original = _some_transaction_id(card_id, TransactionType.POINTS_EARNED)
-        if original is None:
-            return name, None
-        return name, points_void(actor=actor, card_ref=ref, original_transaction_id=original)
+        return name, _void_original(points_void, actor, card_id, TransactionType.POINTS_EARNED)
     if name == "points_void_reference":
         return name, _return_by_reference(shop, chooser, card_id)
     return name, points_adjust(actor=shop.owner, card_ref=ref, points_delta=chooser.choice([-60, -5, 30]), reason="count")
