@@ -3,7 +3,7 @@
 Every selector takes the merchant and narrows through ``for_merchant``, so a
 card of another merchant is "not found" (``CardNotFound``), never forbidden.
 The scanner view answers "what may I do with this card now?" with the same
-helpers the stamp service enforces (``next_stamp_at``, ``stamps_given_today``),
+rules the stamp service enforces (``next_stamp_at``, ``stamps_today_filter``),
 so what the till shows and what it is then allowed cannot disagree.
 """
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from loyalty.exceptions import CardNotFound, ProgramNotFound, StoreNotFound
@@ -19,7 +20,7 @@ from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Program, R
 from loyalty.services.cards import CardRef
 from loyalty.services.context import Actor
 from loyalty.services.identifiers import is_valid_card_number
-from loyalty.services.stamps import next_stamp_at, stamps_given_today
+from loyalty.services.stamps import next_stamp_at, stamps_today_filter
 
 
 def _cards(merchant: Merchant) -> QuerySet:
@@ -50,25 +51,26 @@ def card_list(
 
 
 def card_get(*, merchant: Merchant, card_ref: CardRef) -> LoyaltyCard:
-    card = _cards(merchant).filter(**card_ref.lookup()).first()
-    if card is None:
-        raise CardNotFound()
-    return card
+    return _first(_cards(merchant).filter(**card_ref.lookup()))
 
 
-def card_find(*, merchant: Merchant, query: str) -> LoyaltyCard:
+def _matching(cards: QuerySet, merchant: Merchant, query: str) -> QuerySet:
     """The card a till operator typed or scanned: a card number, the QR data, or the customer's e-mail."""
     query = (query or "").strip()
     if not query:
-        raise CardNotFound()
+        return cards.none()
     if is_valid_card_number(query):
-        return card_get(merchant=merchant, card_ref=CardRef(card_number=query))
+        return cards.filter(**CardRef(card_number=query).lookup())
     if "@" in query:
-        card = _cards(merchant).filter(customer__email__iexact=query, program__merchant=merchant).first()
-        if card is None:
-            raise CardNotFound()
-        return card
-    return card_get(merchant=merchant, card_ref=CardRef(qr_code=query))
+        return cards.filter(customer__email__iexact=query, program__merchant=merchant)
+    return cards.filter(**CardRef(qr_code=query).lookup())
+
+
+def _first(cards: QuerySet) -> LoyaltyCard:
+    card = cards.first()
+    if card is None:
+        raise CardNotFound()
+    return card
 
 
 @dataclass(frozen=True)
@@ -83,18 +85,35 @@ class ScannerView:
     available_rewards: list[Reward] = field(default_factory=list)
 
 
-def card_scanner_view(*, card: LoyaltyCard, actor: Actor, now: datetime | None = None) -> ScannerView:
-    """What the till may do with ``card`` right now, at the actor's store (its local day)."""
+def card_scanner_lookup(
+    *, actor: Actor, query: str | None = None, card_ref: CardRef | None = None, now: datetime | None = None
+) -> ScannerView:
+    """The scanner view of the card a till typed or scanned (``query``) or named (``card_ref``).
+
+    The hot read at the till: the card (with its program and customer) and the
+    stamps it got today come in one statement, the rewards its balance covers in
+    a second (points programs only).
+    """
     now = now or timezone.now()
+    today = LoyaltyTransaction.objects.filter(stamps_today_filter(actor=actor, now=now), card=OuterRef("pk"))
+    stamps_today = Subquery(today.order_by().values("card").annotate(count=Count("pk")).values("count"))
+    cards = _cards(actor.merchant).annotate(stamps_today=Coalesce(stamps_today, 0))
+    if card_ref is not None:
+        card = _first(cards.filter(**card_ref.lookup()))
+    else:
+        card = _first(_matching(cards, actor.merchant, query))
+    return _scanner_view(card=card, now=now, stamps_today=card.stamps_today)
+
+
+def _scanner_view(*, card: LoyaltyCard, now: datetime, stamps_today: int) -> ScannerView:
+    """What the till may do with ``card`` right now, given its stamps since the store's local midnight."""
     program = card.program
     usable = card.is_active and program.is_active
     cooldown_ends_at = None
-    stamps_today = 0
     can_stamp = can_redeem_stamps = False
     if program.has_stamps:
         available_at = next_stamp_at(card=card, program=program)
         cooldown_ends_at = available_at if available_at is not None and available_at > now else None
-        stamps_today = stamps_given_today(card=card, actor=actor, now=now)
         can_stamp = usable and cooldown_ends_at is None and stamps_today < program.max_daily_stamps
         can_redeem_stamps = usable and card.stamp_count >= program.stamps_target
     rewards = []
@@ -105,7 +124,7 @@ def card_scanner_view(*, card: LoyaltyCard, actor: Actor, now: datetime | None =
         program=program,
         can_stamp=can_stamp,
         cooldown_ends_at=cooldown_ends_at,
-        stamps_today=stamps_today,
+        stamps_today=stamps_today if program.has_stamps else 0,
         max_daily_stamps=program.max_daily_stamps,
         can_redeem_stamps=can_redeem_stamps,
         available_rewards=rewards,

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from loyalty.exceptions import (
@@ -61,10 +62,13 @@ def local_day_start(*, actor: Actor, now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def stamps_today_filter(*, actor: Actor, now: datetime) -> Q:
+    """The ledger rows that count against the daily stamp limit: stamps since the store's local midnight."""
+    return Q(type=TransactionType.STAMP_EARNED, created_at__gte=local_day_start(actor=actor, now=now))
+
+
 def stamps_given_today(*, card: LoyaltyCard, actor: Actor, now: datetime) -> int:
-    return LoyaltyTransaction.objects.filter(
-        card=card, type=TransactionType.STAMP_EARNED, created_at__gte=local_day_start(actor=actor, now=now)
-    ).count()
+    return LoyaltyTransaction.objects.filter(stamps_today_filter(actor=actor, now=now), card=card).count()
 
 
 def next_stamp_at(*, card: LoyaltyCard, program: Program) -> datetime | None:

@@ -2,7 +2,7 @@
 
 Counts are SQL statements as Django sees them, savepoints included (the test
 runs inside a transaction, so each ``atomic`` block is a savepoint pair).
-Measured on SQLite and PostgreSQL alike: lookup 4; stamp 14 once the store's
+Measured on SQLite and PostgreSQL alike: lookup 3; stamp 14 once the store's
 PIN guard and the merchant's settings rows exist (the very first PIN check
 creates them); earn 16. A budget that grows means a new query per
 request at every till, many times an hour: look before raising it.
@@ -15,7 +15,7 @@ from tests.api.conftest import client_for
 
 BASE = "/api/v1/store/loyalty/"
 
-LOOKUP_BUDGET = 4  # token (with membership and store), card (+program, customer, store), stamps today, rewards
+LOOKUP_BUDGET = 3  # token (with membership and store), card (+program, customer, store, stamps today), rewards
 STAMP_BUDGET = 14  # + program, PIN check (settings, locked guard, PIN row, last used), card lock, count, update, ledger
 EARN_BUDGET = 16  # + idempotency lookup and the savepoint around the write
 

@@ -18,10 +18,9 @@ from loyalty.api.views.base import StoreViewSet, validated
 from loyalty.exceptions import ProgramNotFound, StaffPinNotFound
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program
 from loyalty.selectors.cards import (
-    card_find,
     card_get,
     card_list,
-    card_scanner_view,
+    card_scanner_lookup,
     card_transactions,
     card_wallets,
     transaction_list,
@@ -329,11 +328,10 @@ class CardViewSet(StoreViewSet):
     def lookup(self, request):
         if request.method == "GET":
             query = validated(s.CardLookupQuery, request.query_params)
-            card = card_find(merchant=self.actor.merchant, query=query["q"])
+            view = card_scanner_lookup(actor=self.actor, query=query["q"])
         else:
             data = validated(s.CardRefRequest, request.data)
-            card = card_get(merchant=self.actor.merchant, card_ref=data["card_ref"])
-        view = card_scanner_view(card=card, actor=self.actor)
+            view = card_scanner_lookup(actor=self.actor, card_ref=data["card_ref"])
         return Response(s.ScannerViewSerializer(s.scanner_view(view)).data)
 
     @action(detail=False, methods=["post"])
