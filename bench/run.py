@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         timing = {"duration": args.duration, "warmup": 0.5 if args.quick else 2.0}
         figures += till.throughput(server.url, main_till, clients=args.clients, **timing)
         worker_peak = server.peak_rss_mb()
-        figures += till.pin_cost(server.url, pin_one, pin_fifty, **timing)
+        figures += till.pin_cost(server.url, pin_one, pin_fifty, main_till, **timing)
         figures += till.hot_card(server.url, hot, clients=args.clients, per_client=40, daily_limit=150)
     figures.append(Figure(
         "Memory", "gunicorn worker peak RSS during the till load", worker_peak, "MB",
