@@ -53,7 +53,7 @@ test: dev-deps translations
 
 # Issue #10's benchmark (not part of `make test`): PostgreSQL at BENCH_DATABASE_URL (default
 # postgres://postgres@127.0.0.1:5432/loyalty_bench, dropped and made again), gunicorn with
-# 2 workers on 127.0.0.1:8765, about 6 minutes. Results: bench/results/latest.json and .md.
+# 2 workers on 127.0.0.1:8765, about 3 minutes. Results: bench/results/latest.json and .md.
 # BENCH_ARGS="--quick" for a smoke run; see `python -m bench.run --help`.
 bench: dev-deps
 	$(PY) -m bench.run $(BENCH_ARGS)
