@@ -4,12 +4,21 @@ Passes are found by serial number alone: to a device (and to the download
 URL) the serial is the identifier, and the pass itself names its merchant.
 """
 
+import re
 from dataclasses import dataclass
 
 from wallet.models import AppleDeviceRegistration, ApplePass
 
+# The serials we issue (hex) fit this; the download URL accepts nothing else.
+SERIAL_PATTERN = r"[A-Za-z0-9]{1,64}"
+_SERIAL = re.compile(SERIAL_PATTERN)
+
 
 def apple_pass_get_by_serial(*, serial_number: str) -> ApplePass | None:
+    """The pass, or None; a serial we could not have issued is unknown without asking the
+    database, which may refuse it (PostgreSQL cannot hold a NUL byte)."""
+    if not _SERIAL.fullmatch(serial_number):
+        return None
     return (
         ApplePass.objects.select_related("card__program", "card__merchant", "card__customer")
         .filter(serial_number=serial_number)

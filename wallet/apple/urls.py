@@ -7,6 +7,7 @@ append ``/v1/devices/...``, ``/v1/passes/...`` and ``/v1/log`` themselves.
 from django.urls import path, re_path
 
 from wallet.apple import views
+from wallet.apple.selectors import SERIAL_PATTERN
 
 app_name = "wallet_apple"
 
@@ -23,5 +24,5 @@ urlpatterns = [
     ),
     path("apple/v1/passes/<str:pass_type_identifier>/<str:serial_number>", views.latest_pass, name="latest-pass"),
     path("apple/v1/log", views.device_log, name="device-log"),
-    re_path(r"^passes/apple/(?P<serial_number>[A-Za-z0-9]{1,64})\.pkpass$", views.pass_download, name="pass-download"),
+    re_path(rf"^passes/apple/(?P<serial_number>{SERIAL_PATTERN})\.pkpass$", views.pass_download, name="pass-download"),
 ]
