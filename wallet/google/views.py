@@ -13,9 +13,9 @@ from PIL import Image, ImageDraw
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from loyalty.api.throttling import PublicThrottle
 from loyalty.exceptions import CardInactive, CardNotFound
 from loyalty_site.api.schema import ErrorSerializer
-from loyalty_site.api.throttling import CacheCounterThrottle
 
 from .client import GoogleWalletError
 from .exceptions import GoogleWalletOff, GoogleWalletSaveFailed
@@ -26,23 +26,13 @@ from .services import GoogleWalletNotConfigured, google_save_url
 logger = logging.getLogger(__name__)
 
 
-class SaveLinkThrottle(CacheCounterThrottle):
-    """Per client IP, in the ``public`` budget of the other public reads, counted like them.
-
-    DRF's ``ScopedRateThrottle`` read-modify-writes a list in the cache (so
-    processes answering at once can both let a request through) and reads
-    its rates once, at import.
-    """
-
-    scope = "public"
-
-
 class GoogleSaveLinkView(APIView):
     """Follow the "Add to Google Wallet" button: create or update the pass, then redirect to Google."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [SaveLinkThrottle]
+    # The public API's per-IP budget, counted in the shared cache like the other public reads.
+    throttle_classes = [PublicThrottle]
 
     @extend_schema(
         summary="Save a card to Google Wallet",
