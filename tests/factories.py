@@ -11,6 +11,7 @@ from staff.models import Membership, StaffPin
 from staff.services.pins import pin_create
 
 _seq = itertools.count(1)
+PASSWORD = "pass-1234-word"  # of every user made here unless a test names another
 
 
 def make_merchant(name=None, **fields) -> Merchant:
@@ -44,7 +45,7 @@ def make_reward(program, name="Croissant", points_required=100, **fields) -> Rew
     return Reward.objects.create(program=program, name=name, points_required=points_required, **fields)
 
 
-def make_user(role=None, merchant=None, stores=(), password="pass-1234-word", **fields):
+def make_user(role=None, merchant=None, stores=(), password=PASSWORD, **fields):
     n = next(_seq)
     User = get_user_model()
     user = User.objects.create_user(
@@ -56,7 +57,7 @@ def make_user(role=None, merchant=None, stores=(), password="pass-1234-word", **
     return user
 
 
-def make_admin(password="pass-1234-word"):
+def make_admin(password=PASSWORD):
     n = next(_seq)
     return get_user_model().objects.create_superuser(username=f"admin{n}", password=password, email=f"a{n}@example.com")
 

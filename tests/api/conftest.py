@@ -6,8 +6,7 @@ from rest_framework.test import APIClient
 
 from staff.services.tokens import token_issue
 from tests import factories
-
-PASSWORD = "pass-1234-word"
+from tests.factories import PASSWORD
 
 
 @pytest.fixture(autouse=True)

@@ -36,6 +36,7 @@ from rest_framework.test import APIClient
 
 from staff.services.tokens import token_issue
 from tests import factories
+from tests.factories import PASSWORD
 from tests.support.celery import celery_broker
 from tests.wallet.apple.conftest import _apns_server, apns_server, apple_settings, dev_certificates  # noqa: F401
 from tests.wallet.google.conftest import (  # noqa: F401
@@ -48,7 +49,6 @@ from wallet.apple.services import apple_pass_get_or_create, device_register
 from wallet.google.services import google_save_url
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "pass-1234-word"  # factories.make_user's default
 STALL_LIMIT_SECONDS = 60  # a held handler gives up by itself: a failing test must not hang the run
 WAIT_LIMIT_SECONDS = 60  # how long a test waits for an event (a worker's delivery) before failing
 
@@ -78,7 +78,7 @@ def _tail(log: Path | None) -> str:
 # --- The scanner app's side: a store token, the test client, a real loopback server ---------------
 @pytest.fixture
 def fast_passwords(settings):
-    """Tokens are issued with the user's password; the hasher's cost is not under test."""
+    """Tokens are issued through the real login, by the hundred; the hasher's cost is not under test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

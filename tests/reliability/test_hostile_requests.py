@@ -24,7 +24,6 @@ from tests.reliability.hostile_support import (
     STAFF_PIN,
     Snapshot,
     assert_error_shape,
-    fast_passwords,  # noqa: F401 (fixture)
     generous_throttles,  # noqa: F401 (fixture)
     world,  # noqa: F401 (fixture)
 )

@@ -51,7 +51,6 @@ from tests.reliability.hostile_support import (
     in_process_wsgi,  # noqa: F401 (fixture)
     rolled_back,
     world,  # noqa: F401 (fixture)
-    fast_passwords,  # noqa: F401 (fixture)
     generous_throttles,  # noqa: F401 (fixture)
 )
 

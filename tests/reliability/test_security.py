@@ -64,9 +64,8 @@ METHODS_NOT_PROBED = {"head", "options"}
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Tokens are issued through the real login; the password hash's cost is not under test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _fast_passwords(fast_passwords):
+    """Tokens are issued through the real login (``fast_passwords`` of the package's conftest)."""
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,7 @@ from loyalty.exceptions import PermissionDenied
 from staff.models import ApiToken
 from staff.services.tokens import InvalidCredentials, token_authenticate, token_issue, token_revoke
 from tests import factories
-
-PASSWORD = "pass-1234-word"
+from tests.factories import PASSWORD
 
 
 @pytest.fixture(autouse=True)
