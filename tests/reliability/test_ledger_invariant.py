@@ -40,6 +40,11 @@ OPERATIONS_PER_THREAD = 200
 CARDS = 20
 REFERENCES = 12  # few, so most earns with a reference meet one already used
 AMOUNTS_CENTS = (700, 1500)  # 70 and 150 points at 10 points per euro
+# Each operation of the mix and how often it is drawn (every one must succeed at least once).
+OPERATION_WEIGHTS = {
+    "stamp": 6, "stamp_redeem": 1, "stamp_void_count": 1, "stamp_void_original": 1, "earn_reference": 5, "earn": 2,
+    "points_redeem": 2, "points_void_amount": 1, "points_void_original": 1, "points_void_reference": 1, "adjust": 1,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,11 +134,7 @@ def _one_operation(shop: Shop, chooser: random.Random, tally: Tally) -> tuple[st
     card_id = chooser.choice(shop.card_ids)
     ref = CardRef(card_id=card_id)
     actor = shop.actor
-    name = chooser.choices(
-        ["stamp", "stamp_redeem", "stamp_void_count", "stamp_void_original", "earn_reference", "earn",
-         "points_redeem", "points_void_amount", "points_void_original", "points_void_reference", "adjust"],
-        weights=[6, 1, 1, 1, 5, 2, 2, 1, 1, 1, 1],
-    )[0]  # fmt: skip
+    name = chooser.choices(list(OPERATION_WEIGHTS), weights=list(OPERATION_WEIGHTS.values()))[0]
     if name == "stamp":
         return name, stamp_add(actor=actor, card_ref=ref)
     if name == "stamp_redeem":
@@ -204,9 +205,7 @@ def test_eight_threads_of_random_till_operations_keep_every_card_equal_to_its_le
     # the mix did real work, of every kind, with replays and conflicts
     assert done + refused == THREADS * OPERATIONS_PER_THREAD
     assert done > THREADS * OPERATIONS_PER_THREAD // 2
-    every_kind = {"stamp", "stamp_redeem", "stamp_void_count", "stamp_void_original", "earn_reference", "earn",
-                  "points_redeem", "points_void_amount", "points_void_original", "points_void_reference", "adjust"}  # fmt: skip
-    assert set(total.done) >= every_kind | {"earn_replayed"}, total.done
+    assert set(total.done) >= set(OPERATION_WEIGHTS) | {"earn_replayed"}, total.done
     assert total.done["earn_replayed"] >= 50
     assert total.refused[IdempotencyConflict.code] >= 10
 
