@@ -10,7 +10,8 @@ that :func:`configure` sets.
 import os
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench"
-DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/13"
+# BENCH_CACHE_URL (from the shell): the bench's Redis; it is never flushed (only throttle counters go there).
+DEFAULT_CACHE_URL = os.environ.get("BENCH_CACHE_URL") or "redis://127.0.0.1:6379/13"
 
 
 def _redis_answers(url: str) -> bool:
@@ -73,8 +74,8 @@ def setup_django(database_url: str | None = None) -> None:
     django.setup()
 
 
-def recreate_database(database_url: str) -> None:
-    """Drop and create the bench database (it holds nothing but bench data)."""
+def _administer(database_url: str, *statements: str) -> None:
+    """Run ``statements`` (``{name}`` = the database's name) on the server's ``postgres`` database."""
     import psycopg
 
     dsn = database_url.replace("postgres://", "postgresql://", 1)
@@ -83,5 +84,14 @@ def recreate_database(database_url: str) -> None:
         raise SystemExit(f"bench: refusing database name {name!r}")
     admin_dsn = dsn.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_dsn, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            connection.execute(statement.format(name=name))
+
+
+def recreate_database(database_url: str) -> None:
+    """Drop and create the bench database (it holds nothing but bench data)."""
+    _administer(database_url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', 'CREATE DATABASE "{name}"')
+
+
+def drop_database(database_url: str) -> None:
+    _administer(database_url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

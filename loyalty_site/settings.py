@@ -281,6 +281,8 @@ CELERY_BROKER_URL = _env_or_none("CELERY_BROKER_URL")
 CELERY_RESULT_BACKEND = _env_or_none("CELERY_RESULT_BACKEND")
 # No broker configured: run tasks in-process so the embedded run needs nothing else.
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+# Workers consume this queue; two sites (or two test runs) sharing one Redis keep theirs apart.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

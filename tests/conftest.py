@@ -6,6 +6,7 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 
 from tests import factories  # noqa: E402
+from tests.support.resources import database_name_for_tests, redis_url_for_tests  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -21,7 +22,7 @@ def _redis_answers(url: str) -> bool:
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("redis"):
-        url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        url = redis_url_for_tests()
         if not _redis_answers(url):
             message = f"needs Redis at {url}: start redis-server or set TEST_REDIS_URL"
             if REQUIRE_SERVICES:
@@ -35,6 +36,16 @@ def pytest_runtest_setup(item):
                 "needs PostgreSQL: run `make test` where PostgreSQL answers on 127.0.0.1:5432, "
                 "or set TEST_DATABASE_URL=postgres://user@host:port/db"
             )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """PostgreSQL tests run in a database of this run's own (see ``tests/support/resources.py``)."""
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        if database["ENGINE"].endswith("postgresql"):
+            database.setdefault("TEST", {})["NAME"] = database_name_for_tests()
 
 
 @pytest.fixture(autouse=True)

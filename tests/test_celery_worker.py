@@ -4,18 +4,15 @@ A stamp enqueues its wallet update after commit; a separate worker process
 takes it from Redis and PATCHes the (local) Google Wallet object.
 """
 
-import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from loyalty.services.cards import CardRef
 from loyalty.services.stamps import stamp_add
-from tests.support.celery import celery_broker
+from tests.support.celery import celery_broker, worker_start, worker_stop
+from tests.support.resources import current_database_url, redis_url_for_tests
 from tests import factories
 from tests.wallet.google.fake_google import (
     ISSUER_ID,
@@ -26,8 +23,7 @@ from tests.wallet.google.fake_google import (
 )
 from wallet.google.services import google_save_url
 
-ROOT = Path(__file__).resolve().parent.parent
-BROKER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BROKER = redis_url_for_tests()
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -61,32 +57,12 @@ def google(tmp_path, settings):
 
 @pytest.fixture
 def worker(google):
-    """A Celery worker process on the Redis broker and this test's PostgreSQL database."""
-    import redis
-
-    redis.Redis.from_url(BROKER).flushdb()
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
-        **os.environ,
-        **google[1],
-        "DATABASE_URL": database_url,
-        "DEBUG": "true",
-        "CELERY_BROKER_URL": BROKER,
-        "LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "loyalty_site", "worker", "--pool=solo", "--without-heartbeat",
-         "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    """A Celery worker process on the Redis broker, this run's queue and this test's PostgreSQL database."""
+    env = {**google[1], "DATABASE_URL": current_database_url(), "DEBUG": "true", "LOG_LEVEL": "WARNING"}
+    process = worker_start(broker=BROKER, env=env, stdout=subprocess.PIPE)
     with celery_broker(BROKER):
         yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    worker_stop(process)
 
 
 def test_a_stamp_reaches_google_through_redis_and_a_worker(google, worker):

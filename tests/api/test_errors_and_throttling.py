@@ -6,6 +6,7 @@ from django.test import RequestFactory
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
 from loyalty_site.api.exceptions import handler404, handler500
 from tests.api.conftest import client_for, error_of
+from tests.support.resources import redis_delete_prefixed, redis_key_prefix, redis_url_for_tests
 
 BASE = "/api/v1/store/loyalty/"
 
@@ -161,23 +162,22 @@ class TestThrottling:
 @pytest.mark.django_db
 @pytest.mark.redis
 def test_throttle_counts_are_shared_through_redis(settings, staff_user, store, program):
-    """Two processes share a Redis cache; the counter is one atomic INCR there."""
+    """Two processes share a Redis cache; the counter is one atomic INCR there.
+
+    The Redis is ``TEST_REDIS_URL``'s, under this run's key prefix: only this run's keys are read and deleted.
+    """
     import redis as redis_client
 
-    try:
-        redis_client.Redis.from_url("redis://127.0.0.1:6379/7").ping()
-    except redis_client.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379")
+    url, prefix = redis_url_for_tests(), redis_key_prefix()
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/7"}
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
     }
-    from django.core.cache import cache
-
-    cache.clear()
     _rates(settings, scan="3/min")
     client = client_for(staff_user, store)
-    codes = [client.get(BASE + "cards").status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
-    keys = redis_client.Redis.from_url("redis://127.0.0.1:6379/7").keys("*throttle:scan*")
-    assert len(keys) == 1
-    cache.clear()
+    try:
+        codes = [client.get(BASE + "cards").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        keys = redis_client.Redis.from_url(url).keys(f"{prefix}*throttle:scan*")
+        assert len(keys) == 1
+    finally:
+        redis_delete_prefixed(url, prefix)

@@ -10,21 +10,18 @@
   the local APNs) on a ``threading.Event``. ``reached`` says a request is
   being held; ``release()`` lets it and every later one through. Tests prove
   "the till did not wait" by the order of events, not by timing.
-- ``celery_worker``: a real Celery worker process on Redis and this test's
-  PostgreSQL database. It uses Redis db 14, so flushing it never disturbs
-  ``tests/test_celery_worker.py`` (db 15).
+- ``celery_worker``: a real Celery worker process on the Redis of
+  ``TEST_REDIS_URL`` and this test's PostgreSQL database, consuming only this
+  run's queue (``tests/support/resources.py``): nothing is flushed.
 
 The stand-ins are those of the wallet tests (``tests/wallet/google/fake_google.py``,
 ``FakeApns`` in ``tests/wallet/apple/conftest.py``): their fixtures are
 imported here, not copied.
 """
 
-import os
 import subprocess
-import sys
 import threading
 import time
-import urllib.parse
 from contextlib import ExitStack
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -37,7 +34,8 @@ from rest_framework.test import APIClient
 from staff.services.tokens import token_issue
 from tests import factories
 from tests.factories import PASSWORD
-from tests.support.celery import celery_broker
+from tests.support.celery import celery_broker, worker_start, worker_stop
+from tests.support.resources import current_database_url, redis_url_for_tests
 from tests.wallet.apple.conftest import _apns_server, apns_server, apple_settings, dev_certificates  # noqa: F401
 from tests.wallet.google.conftest import (  # noqa: F401
     fake_google,
@@ -48,15 +46,8 @@ from tests.wallet.google.conftest import (  # noqa: F401
 from wallet.apple.services import apple_pass_get_or_create, device_register
 from wallet.google.services import google_save_url
 
-ROOT = Path(__file__).resolve().parents[2]
 STALL_LIMIT_SECONDS = 60  # a held handler gives up by itself: a failing test must not hang the run
 WAIT_LIMIT_SECONDS = 60  # how long a test waits for an event (a worker's delivery) before failing
-
-
-def reliability_broker_url() -> str:
-    """The Redis of ``TEST_REDIS_URL`` (checked by the ``redis`` marker), database 14."""
-    url = urllib.parse.urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
-    return urllib.parse.urlunsplit((url.scheme, url.netloc, "/14", "", ""))
 
 
 def wait_until(condition, *, what: str, process: subprocess.Popen | None = None, log: Path | None = None):
@@ -222,55 +213,34 @@ class WorkerProcess:
         wait_until(condition, what=what, process=self.process, log=self.log)
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = urllib.parse.quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + urllib.parse.quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path):
-    """``start(env)``: a Celery worker process on Redis db 14 with ``env`` added; this process enqueues there too.
+    """``start(env)``: a Celery worker process on ``TEST_REDIS_URL`` with ``env`` added; this process enqueues there too.
 
-    The broker's database is emptied first, so no task left by an earlier run
-    reaches this test's cards. Stopped (and this process's Celery restored) at teardown.
+    Worker and test use this run's own queue, so no task of another run (or
+    left by an earlier one) reaches this test's cards. Stopped (and this
+    process's Celery restored) at teardown.
     """
-    import redis
-
-    broker = reliability_broker_url()
+    broker = redis_url_for_tests()
     started: list[WorkerProcess] = []
     stack = ExitStack()
 
     def start(extra_env: dict) -> WorkerProcess:
-        redis.Redis.from_url(broker).flushdb()
         log = tmp_path / f"worker-{len(started)}.log"
         env = {
-            **os.environ,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": current_database_url(),
             "DEBUG": "true",
-            "CELERY_BROKER_URL": broker,
             "LOG_LEVEL": "WARNING",
             "LOYALTY_APPLE_DEV_CERTS": "false",
             **extra_env,
         }
         with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "loyalty_site", "worker", "--pool=solo", "--without-heartbeat",
-                 "--without-gossip", "--without-mingle", "-l", "WARNING"],
-                cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            process = worker_start(broker=broker, env=env, stdout=output)
         started.append(WorkerProcess(process, log))
         stack.enter_context(celery_broker(broker))
         return started[-1]
 
     yield start
     for worker in started:
-        worker.process.terminate()
-        try:
-            worker.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.process.kill()
-            worker.process.wait(timeout=10)
+        worker_stop(worker.process)
     stack.close()

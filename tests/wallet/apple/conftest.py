@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
+from tests.support.resources import free_port
 from wallet.apple import apns
 from wallet.apple.dev_certs import DEV_PASS_TYPE_IDENTIFIER, DEV_TEAM_IDENTIFIER, dev_certs_generate, issue_certificate
 
@@ -36,7 +37,7 @@ def apple_settings(settings, dev_certificates):
     settings.LOYALTY_APPLE_SIGNER_KEY_PASSWORD = ""
     settings.LOYALTY_APPLE_WWDR_CERT_PATH = str(dev_certificates.wwdr_cert)
     settings.LOYALTY_APPLE_APNS_HOST = "localhost"
-    settings.LOYALTY_APPLE_APNS_PORT = _unused_port()  # nothing listens: a push would fail loudly
+    settings.LOYALTY_APPLE_APNS_PORT = free_port()  # nothing listens: a push would fail loudly
     settings.LOYALTY_APPLE_APNS_AUTH = "certificate"
     settings.LOYALTY_APPLE_APNS_CA_PATH = str(dev_certificates.ca_cert)
     settings.LOYALTY_APPLE_APNS_TIMEOUT_SECONDS = 5.0
@@ -50,12 +51,6 @@ def apple_off(settings):
         setattr(settings, f"LOYALTY_APPLE_{name}", "")
     yield settings
     apns.apns_clients_close()
-
-
-def _unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class FakeApns:
@@ -156,7 +151,7 @@ def _start_fake_apns(dev_certificates, directory, *, require_client_certificate:
     from hypercorn.config import Config
 
     certfile, keyfile = _server_certificate(dev_certificates, directory)
-    port = _unused_port()
+    port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.certfile = str(certfile)
