@@ -10,6 +10,7 @@ from celery import shared_task
 
 from loyalty.services.imports import card_import_run
 from loyalty.services.points import points_expire
+from loyalty.services.wallet import wallets_catch_up
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,4 @@ def expire_points() -> dict:
 @shared_task(name="loyalty.sync_wallet_passes", ignore_result=True)
 def sync_wallet_passes(max_cards: int = 1000) -> dict:
     """Hourly: every card whose wallets are out of date is pushed again, at most ``max_cards`` a run."""
-    from wallet.services import wallets_sync_pending  # the wallet abstraction, not a wallet
-
-    return wallets_sync_pending(max_cards=max_cards)
+    return wallets_catch_up(max_cards=max_cards)

@@ -37,6 +37,7 @@ from loyalty.selectors.customer_pages import (
 from loyalty.services.context import Actor, Channel
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.notifications import card_link_send
+from loyalty.services.wallet import wallet_links_get
 
 logger = logging.getLogger(__name__)
 
@@ -221,16 +222,6 @@ def activity_description(transaction, program) -> str:
     return transaction.get_type_display()
 
 
-def _wallet_links(card) -> dict:
-    from wallet.services import wallet_links
-
-    try:
-        return wallet_links(card)
-    except Exception:  # a wallet misconfiguration must not take the customer's card page down
-        logger.exception("card_page.wallet_links_failed", extra={"card_id": card.pk})
-        return {}
-
-
 # --- Pages ---------------------------------------------------------------------------------------
 
 
@@ -380,7 +371,7 @@ def card(request, token):
     program = page.program
     target = program.stamps_target
     filled = min(card.stamp_count, target)
-    wallet = _wallet_links(card)
+    wallet = wallet_links_get(card=card)
     context = {
         "card": card,
         "program": program,

@@ -5,6 +5,10 @@
 fans the news out to every configured wallet (Apple, Google). With no wallet
 configured nothing is sent. The customer pages and the API ask
 :func:`wallet_links` for the "Add to wallet" URLs of a card.
+
+A wallet that could not be told of a change marks the card with
+:func:`wallet_sync_mark`, the one writer of ``LoyaltyCard.wallet_needs_sync``;
+the hourly :func:`wallets_sync_pending` catches marked cards up.
 """
 
 import logging
@@ -33,6 +37,17 @@ def wallet_links(card) -> dict:
     return links
 
 
+def wallet_sync_mark(*, card_ids) -> int:
+    """Mark cards (ids, or a ``values("pk")``-style queryset) for the hourly wallet sync; returns how many."""
+    return _needs_sync_set(card_ids, True)
+
+
+def _needs_sync_set(card_ids, value: bool) -> int:
+    from loyalty.models import LoyaltyCard
+
+    return LoyaltyCard.objects.filter(pk__in=card_ids).update(wallet_needs_sync=value)
+
+
 def wallets_sync_pending(*, max_cards: int = 1000, stop_after_failures: int = 20) -> dict:
     """Catch up the wallets of cards marked out of date (the hourly job).
 
@@ -50,13 +65,13 @@ def wallets_sync_pending(*, max_cards: int = 1000, stop_after_failures: int = 20
         LoyaltyCard.objects.filter(wallet_needs_sync=True).order_by("pk").values_list("pk", flat=True)[:max_cards]
     )
     for card_id in card_ids:
-        LoyaltyCard.objects.filter(pk=card_id).update(wallet_needs_sync=False)
+        _needs_sync_set([card_id], False)
         try:
             for backend in enabled:
                 backend.sync_card(card_id)
         except Exception:
             logger.warning("wallet.sync_failed", extra={"card_id": card_id}, exc_info=True)
-            LoyaltyCard.objects.filter(pk=card_id).update(wallet_needs_sync=True)
+            wallet_sync_mark(card_ids=[card_id])
             failed += 1
             consecutive_failures += 1
             if consecutive_failures >= stop_after_failures:

@@ -24,7 +24,7 @@ from loyalty.services.imports import (
 )
 from loyalty.services.notifications import card_link_send
 from loyalty.services.points import MAX_ADJUSTMENT, points_adjust
-from wallet.services import card_changed
+from loyalty.services.wallet import card_change_announce
 
 from .scoping import (
     MerchantScopedAdmin,
@@ -330,7 +330,7 @@ class LoyaltyCardAdmin(MerchantScopedAdmin):
         return self._run_per_card(
             request,
             queryset,
-            lambda card: card_changed(card_id=card.pk),
+            lambda card: card_change_announce(card_id=card.pk),
             _("Wallet update requested for %(count)d card(s)."),
         )
 

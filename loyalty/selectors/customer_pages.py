@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, Reward, Store
 from loyalty.selectors.settings import merchant_settings_get
+from loyalty.selectors.wallet import card_get_by_public_token
 
 RECENT_ACTIVITY_LIMIT = 10
 
@@ -81,13 +82,7 @@ def card_page_get(*, public_token: str) -> CardPage | None:
     A card of a deactivated merchant is treated as unknown: the page would
     promise rewards nobody can give.
     """
-    if not public_token:
-        return None
-    card = (
-        LoyaltyCard.objects.select_related("program", "merchant", "customer", "enrolled_store")
-        .filter(public_token=public_token, merchant__is_active=True)
-        .first()
-    )
+    card = card_get_by_public_token(public_token=public_token)
     if card is None:
         return None
     return CardPage(

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from django.db import transaction
 
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
 from loyalty.services.context import Actor
+from loyalty.services.wallet import card_change_announce
 
 
 def ledger_record(
@@ -48,12 +48,5 @@ def ledger_record(
         notes=notes,
         created_at=now,
     )
-    announce_card_changed(card.pk)
+    card_change_announce(card_id=card.pk)
     return tx
-
-
-def announce_card_changed(card_id: int) -> None:
-    """Tell every wallet the card is in that it changed, once the transaction commits."""
-    from wallet.services import card_changed  # the one door from loyalty into wallet
-
-    transaction.on_commit(lambda: card_changed(card_id=card_id))

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.exceptions import PermissionDenied, ProgramExists, ProgramNotFound, RewardNotFound, ValidationFailed
 from loyalty.models import Program, Reward
 from loyalty.services.context import Actor
+from loyalty.services.wallet import program_change_announce
 
 PROGRAM_FIELDS = {
     "name",
@@ -42,12 +43,6 @@ def _validated(instance, *, exclude=None):
     return instance
 
 
-def _announce(program: Program) -> None:
-    from wallet.services import program_changed
-
-    transaction.on_commit(lambda: program_changed(program_id=program.pk))
-
-
 @transaction.atomic
 def program_create(*, actor: Actor, **fields) -> Program:
     _ensure_owner(actor)
@@ -62,7 +57,7 @@ def program_create(*, actor: Actor, **fields) -> Program:
             program.save()
     except IntegrityError:  # created concurrently
         raise ProgramExists() from None
-    _announce(program)
+    program_change_announce(program_id=program.pk)
     return program
 
 
@@ -79,7 +74,7 @@ def program_update(*, actor: Actor, **fields) -> Program:
         setattr(program, name, value)
     _validated(program, exclude=["merchant"])
     program.save()
-    _announce(program)
+    program_change_announce(program_id=program.pk)
     return program
 
 
@@ -97,7 +92,7 @@ def reward_create(*, actor: Actor, **fields) -> Reward:
         raise ProgramNotFound()
     reward = _validated(Reward(program=program, **{k: v for k, v in fields.items() if k in REWARD_FIELDS}))
     reward.save()
-    _announce(program)
+    program_change_announce(program_id=program.pk)
     return reward
 
 
@@ -112,5 +107,5 @@ def reward_update(*, actor: Actor, reward_id: int, **fields) -> Reward:
             setattr(reward, name, value)
     _validated(reward)
     reward.save()
-    _announce(reward.program)
+    program_change_announce(program_id=reward.program_id)
     return reward

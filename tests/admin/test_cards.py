@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from loyalty.models import AdminAuditLog, LoyaltyTransaction, TransactionType
 from tests.admin.conftest import ledger_sums
+from tests.wallet.apple.conftest import apple_settings, dev_certificates  # noqa: F401  (Apple Wallet on)
 
 pytestmark = pytest.mark.django_db
 
@@ -147,13 +148,22 @@ def test_resend_card_link_sends_the_customer_an_email(world, clients):
     assert [message.to for message in mail.outbox] == [[world.alpha.card.customer.email]]
 
 
-def test_resync_wallet_passes_calls_the_wallet_service(world, clients, monkeypatch):
-    import loyalty.admin.cards as cards_admin
+def test_resync_wallet_passes_moves_the_apple_pass_so_devices_fetch_it_again(
+    world, clients, apple_settings, django_capture_on_commit_callbacks
+):
+    from wallet.apple.services import apple_pass_get_or_create
 
-    called = []
-    monkeypatch.setattr(cards_admin, "card_changed", lambda *, card_id: called.append(card_id))
-    _action(clients["owner"], "resync_wallet_passes", [world.alpha.card])
-    assert called == [world.alpha.card.pk]
+    apple_pass = apple_pass_get_or_create(card=world.alpha.card)
+    untouched = apple_pass_get_or_create(card=world.alpha.second_store_card)
+    tags = (apple_pass.change_tag, untouched.change_tag)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _action(clients["owner"], "resync_wallet_passes", [world.alpha.card])
+
+    apple_pass.refresh_from_db()
+    untouched.refresh_from_db()
+    assert apple_pass.change_tag > tags[0]
+    assert untouched.change_tag == tags[1]
 
 
 def test_action_from_the_card_page_returns_to_the_card(world, clients):

@@ -12,7 +12,8 @@ from django.urls import reverse
 from wallet.apple.config import apple_config
 from wallet.apple.push import apple_sync_card
 from wallet.apple.selectors import card_has_active_registrations
-from wallet.apple.services import apple_pass_get_or_create, apple_pass_mark_changed, card_mark_wallet_needs_sync
+from wallet.apple.services import apple_pass_get_or_create, apple_pass_mark_changed
+from wallet.services import wallet_sync_mark
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def card_changed(card_id: int) -> None:
     except Exception:  # broker down, database hiccup: the hourly sync catches up
         logger.exception("apple.card_changed_failed", extra={"card_id": card_id})
         try:
-            card_mark_wallet_needs_sync(card_id=card_id)
+            wallet_sync_mark(card_ids=[card_id])
         except Exception:
             logger.exception("apple.mark_needs_sync_failed", extra={"card_id": card_id})
 

@@ -13,6 +13,8 @@ import zipfile
 from dataclasses import dataclass
 
 from loyalty.models import LoyaltyCard, Program
+from loyalty.selectors.customer_pages import program_rewards
+from loyalty.selectors.wallet import merchant_stores_for_pass
 from wallet.apple import images, localization
 from wallet.apple.config import AppleConfig
 from wallet.apple.signing import manifest_sign
@@ -35,14 +37,14 @@ def _field(key: str, label: str, value, **extra) -> dict:
 
 
 def _stores_text(card: LoyaltyCard) -> str:
-    stores = card.merchant.stores.filter(is_active=True).order_by("name")
+    stores = merchant_stores_for_pass(merchant_id=card.merchant_id)
     return "\n".join(
         f"{store.name}, {' '.join(store.address.split())}" if store.address else store.name for store in stores
     )
 
 
 def _next_reward(program: Program, points: int):
-    rewards = list(program.rewards.filter(is_active=True).order_by("points_required", "position", "id"))
+    rewards = sorted(program_rewards(program=program), key=lambda reward: (reward.points_required, reward.position, reward.id))
     for reward in rewards:
         if reward.points_required > points:
             return reward, rewards

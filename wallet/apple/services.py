@@ -156,8 +156,3 @@ def registration_mark_unregistered(*, registration_id: int, now: datetime | None
     AppleDeviceRegistration.objects.filter(pk=registration_id, unregistered_at__isnull=True).update(
         unregistered_at=now or timezone.now()
     )
-
-
-def card_mark_wallet_needs_sync(*, card_id: int) -> None:
-    """A push could not be delivered: the hourly wallet sync retries this card."""
-    LoyaltyCard.objects.filter(pk=card_id).update(wallet_needs_sync=True)

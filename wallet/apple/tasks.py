@@ -7,7 +7,8 @@ from celery import shared_task
 
 from wallet.apple.push import apple_push_to_card
 from wallet.apple.selectors import card_ids_with_registrations_for_program
-from wallet.apple.services import apple_passes_mark_changed_for_program, card_mark_wallet_needs_sync
+from wallet.apple.services import apple_passes_mark_changed_for_program
+from wallet.services import wallet_sync_mark
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def apple_push_card(self, card_id: int, registration_ids: list[int] | None = Non
         outcome = apple_push_to_card(card_id=card_id, registration_ids=registration_ids)
     except Exception:  # a bug or a dead database must not lose the change: the hourly sync retries
         logger.exception("apple.push_crashed", extra={"card_id": card_id})
-        card_mark_wallet_needs_sync(card_id=card_id)
+        wallet_sync_mark(card_ids=[card_id])
         return
     if outcome.retryable:
         limit = EAGER_MAX_RETRIES if self.request.is_eager else MAX_RETRIES
@@ -39,7 +40,7 @@ def apple_push_card(self, card_id: int, registration_ids: list[int] | None = Non
                 countdown=retry_countdown_seconds(self.request.retries),
             )
     if not outcome.is_complete:
-        card_mark_wallet_needs_sync(card_id=card_id)
+        wallet_sync_mark(card_ids=[card_id])
 
 
 @shared_task(name="wallet.apple_program_changed", ignore_result=True)

@@ -13,9 +13,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from wallet.models import GoogleWalletClass, GoogleWalletObject
+from wallet.services import wallet_sync_mark
 
 from . import config
-from .services import google_card_mark_out_of_date, google_program_cards_mark_out_of_date, google_sync_card
+from .services import google_program_cards_mark_out_of_date, google_sync_card
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def card_changed(card_id: int) -> None:
         google_card_update.delay(card_id)
     except Exception:
         logger.exception("google_wallet.enqueue_failed", extra={"card_id": card_id})
-        google_card_mark_out_of_date(card_id=card_id)
+        wallet_sync_mark(card_ids=[card_id])
 
 
 def program_changed(program_id: int) -> None:

@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 from loyalty.models import LoyaltyCard, Program
+from loyalty.selectors.customer_pages import program_rewards
 
 from .config import GoogleWalletConfig
 
@@ -118,7 +119,7 @@ def _earn_body(program: Program) -> str:
 def class_payload(program: Program, config: GoogleWalletConfig) -> dict:
     """The LoyaltyClass of a program (one per program, shared by all its cards)."""
     merchant = program.merchant
-    rewards = list(program.rewards.filter(is_active=True)[:_REWARDS_LISTED]) if program.has_points else []
+    rewards = program_rewards(program=program)[:_REWARDS_LISTED]
     payload = {
         "id": class_id_for(program, config),
         "issuerName": merchant.name,

@@ -20,7 +20,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from loyalty.models import LoyaltyCard, Program
+from loyalty.selectors.wallet import card_get_for_wallet, program_get_for_wallet
 from wallet.models import GoogleWalletClass, GoogleWalletObject
+from wallet.services import wallet_sync_mark
 
 from . import payloads
 from .client import CLASS_RESOURCE, OBJECT_RESOURCE, GoogleWalletUnavailable, WalletClient, client_for
@@ -59,7 +61,7 @@ def _sync_class(*, config: GoogleWalletConfig, client: WalletClient, program: Pr
         GoogleWalletClass, program=program, defaults={"class_id": payloads.class_id_for(program, config)}
     )
     with _locked(GoogleWalletClass.objects.filter(pk=record.pk)) as record:
-        program = Program.objects.select_related("merchant").get(pk=program.pk)
+        program = program_get_for_wallet(program_id=program.pk)
         payload = payloads.class_payload(program, config)
         payload["id"] = record.class_id
         if payload == record.last_payload and record.synced_at is not None:
@@ -74,16 +76,12 @@ def _sync_class(*, config: GoogleWalletConfig, client: WalletClient, program: Pr
     return record
 
 
-def _card_get(card_id: int) -> LoyaltyCard:
-    return LoyaltyCard.objects.select_related("program__merchant", "customer").get(pk=card_id)
-
-
 def _sync_object(
     *, config: GoogleWalletConfig, client: WalletClient, record: GoogleWalletObject, class_record: GoogleWalletClass
 ) -> bool:
     """Make Google's object match the card; False when there was nothing to send."""
     with _locked(GoogleWalletObject.objects.filter(pk=record.pk)) as record:
-        card = _card_get(record.card_id)
+        card = card_get_for_wallet(card_id=record.card_id)
         payload = payloads.object_payload(card, config, object_id=record.object_id)
         payload["classId"] = class_record.class_id
         if payload == record.last_payload and record.synced_at is not None:
@@ -146,8 +144,8 @@ def google_save_url(*, card: LoyaltyCard) -> str:
         _sync_object(config=config, client=client, record=record, class_record=class_record)
     except GoogleWalletUnavailable as error:
         logger.warning("google_wallet.save_link_offline", extra={"card_id": card.pk, "error": str(error)})
-        google_card_mark_out_of_date(card_id=card.pk)
-        card = _card_get(card.pk)
+        wallet_sync_mark(card_ids=[card.pk])
+        card = card_get_for_wallet(card_id=card.pk)
         class_record = GoogleWalletClass.objects.filter(program_id=card.program_id).first()
         full_object = payloads.object_payload(card, config, object_id=record.object_id)
         if class_record is not None:
@@ -156,13 +154,6 @@ def google_save_url(*, card: LoyaltyCard) -> str:
     return skinny_save_url(config, object_id=record.object_id, class_id=class_record.class_id)
 
 
-def google_card_mark_out_of_date(*, card_id: int) -> None:
-    """Leave the catch-up to the hourly wallet sync (``LoyaltyCard.wallet_needs_sync``)."""
-    LoyaltyCard.objects.filter(pk=card_id).update(wallet_needs_sync=True)
-
-
 def google_program_cards_mark_out_of_date(*, program_id: int) -> int:
     """A class that could not be updated: each card saved to Google brings it up to date on its next sync."""
-    return LoyaltyCard.objects.filter(program_id=program_id, google_object__isnull=False).update(
-        wallet_needs_sync=True
-    )
+    return wallet_sync_mark(card_ids=GoogleWalletObject.objects.filter(card__program_id=program_id).values("card_id"))

@@ -14,9 +14,10 @@ import logging
 
 from celery import shared_task
 
+from wallet.services import wallet_sync_mark
+
 from .client import GoogleWalletError, GoogleWalletUnavailable
 from .services import (
-    google_card_mark_out_of_date,
     google_program_cards_mark_out_of_date,
     google_sync_card,
     google_sync_program,
@@ -57,12 +58,12 @@ def google_card_update(self, card_id: int) -> None:
                 "google_wallet.card_update_failed",
                 extra={"card_id": card_id, "error": str(error), "retries": self.request.retries},
             )
-            google_card_mark_out_of_date(card_id=card_id)
+            wallet_sync_mark(card_ids=[card_id])
 
         _retry_or_give_up(self, error, give_up)
     except Exception:  # a bug must not reach the till either; the hourly sync tries again
         logger.exception("google_wallet.card_update_crashed", extra={"card_id": card_id})
-        google_card_mark_out_of_date(card_id=card_id)
+        wallet_sync_mark(card_ids=[card_id])
 
 
 @shared_task(bind=True, name="wallet.google.program_update", ignore_result=True)

@@ -15,12 +15,12 @@ from rest_framework.views import APIView
 
 from loyalty.api.throttling import PublicThrottle
 from loyalty.exceptions import CardInactive, CardNotFound
+from loyalty.selectors.wallet import card_get_by_public_token
 from loyalty_site.api.schema import ErrorSerializer
 
 from .client import GoogleWalletError
 from .exceptions import GoogleWalletOff, GoogleWalletSaveFailed
 from .save_links import SaveLinkTooLong
-from .selectors import card_get_by_public_token
 from .services import GoogleWalletNotConfigured, google_save_url
 
 logger = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from loyalty.selectors.cards import storefront_get
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.notifications import card_link_send, card_page_url
+from loyalty.services.wallet import wallet_links_get
 from loyalty_site.api.schema import error_responses
-from wallet.services import wallet_links
 
 STORE_CODE = OpenApiParameter("store_code", str, OpenApiParameter.PATH, description="The store's public code.")
 
@@ -105,5 +105,5 @@ class PublicViewSet(viewsets.GenericViewSet):
             card_link_send(card=card)
             return Response(s.CheckEmailSerializer({"status": "check_email"}).data, status=status.HTTP_202_ACCEPTED)
         card = enrollment.card
-        body = {"card_url": card_page_url(card), **wallet_links(card)}
+        body = {"card_url": card_page_url(card), **wallet_links_get(card=card)}
         return Response(s.PublicEnrolledSerializer(body).data, status=status.HTTP_201_CREATED)

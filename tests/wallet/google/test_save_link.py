@@ -180,6 +180,18 @@ def test_unknown_and_deactivated_cards_get_no_link(client, google_wallet, card, 
     assert google_wallet.requests == []
 
 
+def test_a_card_of_a_deactivated_merchant_is_unknown_as_on_its_card_page(client, google_wallet, card):
+    card.merchant.is_active = False
+    card.merchant.save(update_fields=["is_active"])
+
+    response = client.get(_save_path(card))
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "CARD_NOT_FOUND"
+    assert client.get(reverse("loyalty:card", kwargs={"token": card.public_token})).status_code == 404
+    assert google_wallet.requests == []  # nothing of it reaches Google
+
+
 def test_a_refusal_from_google_is_an_error_not_a_broken_link(client, google_wallet, card):
     google_wallet.answer_next("POST", "loyaltyClass", status=400)
 
