@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.exceptions import LoyaltyError
 from loyalty.models import Customer
 from loyalty.services.customers import customer_erase, customer_export
+from loyalty.services.tenancy import CUSTOMER_FIELDS, customer_update
 
 from .scoping import MerchantScopedAdmin, admin_actor, audit, back_office_user, domain_error_text, merchant_of
 
@@ -69,6 +70,10 @@ class CustomerAdmin(MerchantScopedAdmin):
     @admin.display(description=_("cards"), ordering="card_count")
     def card_total(self, obj):
         return obj.card_count
+
+    def save_through_service(self, request, obj, form, change):
+        actor = admin_actor(request, merchant=obj.merchant)
+        return customer_update(actor=actor, customer_id=obj.pk, **self.form_fields(form, CUSTOMER_FIELDS, change=change))
 
     def has_add_permission(self, request):
         return False  # customers come through enrollment (join page, till, import)

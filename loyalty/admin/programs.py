@@ -22,6 +22,7 @@ from loyalty.services.programs import (
     reward_create,
     reward_update,
 )
+from loyalty.services.tenancy import MERCHANT_SETTINGS_FIELDS, merchant_settings_update
 
 from .scoping import (
     MerchantScopedAdmin,
@@ -181,6 +182,11 @@ class MerchantSettingsAdmin(MerchantScopedAdmin):
     fields = ("merchant", "pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
     list_display = ("merchant", "pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
     audited_fields = ("pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
+
+    def save_through_service(self, request, obj, form, change):
+        """A platform admin's "add" makes the merchant's one row (``merchant_settings_get``) and sets it."""
+        actor = admin_actor(request, merchant=obj.merchant)
+        return merchant_settings_update(actor=actor, **self.form_fields(form, MERCHANT_SETTINGS_FIELDS, change=change))
 
     def has_add_permission(self, request):
         # A merchant's row exists from its first use; only platform admins create one by hand.

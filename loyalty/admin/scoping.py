@@ -15,6 +15,7 @@ An object of another merchant is a 404, never a 403: the admin's usual
 from dataclasses import dataclass, field
 
 from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
 
@@ -296,8 +297,23 @@ class MerchantScopedAdmin(_ScopingMixin, admin.ModelAdmin):
         if self.merchant_field and not change and not back_office_user(request).is_platform_admin:
             setattr(obj, self.merchant_field, back_office_user(request).merchant)
         before = self._audited_before(obj, change)
-        super().save_model(request, obj, form, change)
+        saved = self.save_through_service(request, obj, form, change)
+        adopt_saved(obj, saved)
         self._audit_save(request, obj, before, change)
+
+    def save_through_service(self, request, obj, form, change):
+        """Save the form through the model's domain service and return the saved row.
+
+        Every editable model has one (it validates, locks, and tells the
+        wallets what changed); Django's plain ``obj.save()`` is never used.
+        """
+        raise ImproperlyConfigured(f"{type(self).__name__} must save {obj._meta.label} through its service.")
+
+    @staticmethod
+    def form_fields(form, names, *, change: bool) -> dict:
+        """The cleaned values of the form's fields among ``names``: the changed ones on change, all on add."""
+        wanted = [name for name in form.changed_data if name in names] if change else names
+        return {name: form.cleaned_data[name] for name in wanted if name in form.cleaned_data}
 
     def _audited_before(self, obj, change):
         if not self.audited_fields or not change:

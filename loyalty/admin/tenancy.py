@@ -10,7 +10,16 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import Merchant, Store
 
-from .scoping import MerchantScopedAdmin, back_office_user
+from loyalty.services.tenancy import (
+    MERCHANT_FIELDS,
+    STORE_FIELDS,
+    merchant_create,
+    merchant_update,
+    store_create,
+    store_update,
+)
+
+from .scoping import MerchantScopedAdmin, admin_actor, back_office_user
 
 
 def store_links(store: Store) -> dict:
@@ -33,6 +42,12 @@ class MerchantAdmin(MerchantScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(store_total=Count("stores"))
 
+    def save_through_service(self, request, obj, form, change):
+        fields = self.form_fields(form, MERCHANT_FIELDS, change=change)
+        if change:
+            return merchant_update(user=request.user, merchant_id=obj.pk, **fields)
+        return merchant_create(user=request.user, **fields)
+
     @admin.display(description=_("stores"), ordering="store_total")
     def store_count(self, obj):
         return obj.store_total
@@ -46,6 +61,13 @@ class StoreAdmin(MerchantScopedAdmin):
     search_fields = ("name", "code", "address")
     fields = ("merchant", "name", "code", "address", "timezone", "is_active", "join_link", "poster_link")
     audited_fields = ("name", "code", "address", "timezone", "is_active")
+
+    def save_through_service(self, request, obj, form, change):
+        actor = admin_actor(request, merchant=obj.merchant)
+        fields = self.form_fields(form, STORE_FIELDS, change=change)
+        if change:
+            return store_update(actor=actor, store_id=obj.pk, **fields)
+        return store_create(actor=actor, **fields)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = [*super().get_readonly_fields(request, obj), "join_link", "poster_link"]

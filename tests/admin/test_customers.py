@@ -11,6 +11,7 @@ from loyalty.selectors.stats import merchant_stats
 from loyalty.services.context import Actor, Channel
 from loyalty.services.customers import customer_erase
 from tests.admin.conftest import ledger_sums
+from tests.wallet.apple.conftest import apple_settings, dev_certificates  # noqa: F401  (Apple Wallet on)
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +106,27 @@ def test_erasing_twice_changes_nothing_more(world):
     count = LoyaltyTransaction.objects.count()
     again = customer_erase(actor=actor, customer_id=customer_id)
     assert again.already_erased and LoyaltyTransaction.objects.count() == count
+
+
+def test_renaming_a_customer_in_the_back_office_reaches_their_wallet_pass(
+    world, clients, apple_settings, django_capture_on_commit_callbacks
+):
+    from wallet.apple.services import apple_pass_get_or_create
+
+    card = world.alpha.card
+    old_name = card.customer.full_name
+    apple_pass = apple_pass_get_or_create(card=card)
+    tag = apple_pass.change_tag
+    url = reverse("admin:loyalty_customer_change", args=[card.customer_id])
+    data = {"full_name": "Seán O'Brien", "phone": "", "preferred_language": "fr"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = clients["owner"].post(url, data)
+
+    assert response.status_code == 302
+    card.customer.refresh_from_db()
+    assert (card.customer.full_name, card.customer.preferred_language) == ("Seán O'Brien", "fr")
+    apple_pass.refresh_from_db()
+    assert apple_pass.change_tag > tag  # the pass showing the name is fetched again
+    entry = AdminAuditLog.objects.filter(action="change", object_id=str(card.customer_id)).latest("id")
+    assert entry.changes["full_name"] == [old_name, "Seán O'Brien"]

@@ -1,0 +1,133 @@
+"""Edits of merchants, stores, customers and merchant settings (the back office's forms).
+
+Each edit is validated like the model's form, saved under a row lock, and
+tells the wallets what their passes show that changed, after commit:
+
+- a customer's name or language: each of that customer's cards;
+- a merchant's name or website, a store's name, address or status (a new
+  store too): every pass of the merchant's program, which lists the
+  merchant and its stores.
+
+Changes to a merchant are for platform administrators; the others for the
+merchant's owner (or a platform administrator acting on that merchant).
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Model
+
+from loyalty.exceptions import NotFound, PermissionDenied, ValidationFailed
+from loyalty.models import Customer, LoyaltyCard, Merchant, MerchantSettings, Program, Store
+from loyalty.selectors.settings import merchant_settings_get
+from loyalty.services.context import Actor
+from loyalty.services.customers import CustomerNotFound
+from loyalty.services.wallet import card_change_announce, program_change_announce
+
+CUSTOMER_FIELDS = ("full_name", "phone", "preferred_language")
+STORE_FIELDS = ("name", "code", "address", "timezone", "is_active")
+MERCHANT_FIELDS = ("name", "slug", "contact_email", "website", "is_active")
+MERCHANT_SETTINGS_FIELDS = ("pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
+
+# What each model's passes show: a change to one of these reaches the wallets.
+_CUSTOMER_ON_PASSES = {"full_name", "preferred_language"}
+_STORE_ON_PASSES = {"name", "address", "is_active"}
+_MERCHANT_ON_PASSES = {"name", "website"}
+
+
+def _ensure_owner(actor: Actor) -> None:
+    if not actor.is_owner:
+        raise PermissionDenied()
+
+
+def _ensure_platform_admin(user) -> None:
+    if not (user is not None and user.is_active and user.is_superuser):
+        raise PermissionDenied()
+
+
+def _apply(instance: Model, fields: dict, allowed: tuple[str, ...], *, exclude=()) -> set[str]:
+    """Set ``fields`` on ``instance``, validate it as its form would, save; the names whose value changed."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationFailed(details={name: ["Unknown field."] for name in sorted(unknown)})
+    changed = {name for name, value in fields.items() if getattr(instance, name) != value}
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except DjangoValidationError as error:
+        raise ValidationFailed(details=error.message_dict) from None
+    if instance.pk is None:
+        instance.save()
+    elif changed:
+        instance.save(update_fields=[*sorted(changed), "updated_at"])
+    return changed
+
+
+def _merchant_passes_changed(merchant_id: int) -> None:
+    for program_id in Program.objects.filter(merchant_id=merchant_id).values_list("pk", flat=True):
+        program_change_announce(program_id=program_id)
+
+
+@transaction.atomic
+def customer_update(*, actor: Actor, customer_id: int, **fields) -> Customer:
+    _ensure_owner(actor)
+    customer = Customer.objects.for_merchant(actor.merchant).select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise CustomerNotFound()
+    changed = _apply(customer, fields, CUSTOMER_FIELDS, exclude=["merchant"])
+    if changed & _CUSTOMER_ON_PASSES:
+        for card_id in LoyaltyCard.objects.filter(customer=customer).values_list("pk", flat=True):
+            card_change_announce(card_id=card_id)
+    return customer
+
+
+@transaction.atomic
+def store_create(*, actor: Actor, **fields) -> Store:
+    _ensure_owner(actor)
+    store = Store(merchant=actor.merchant)
+    _apply(store, fields, STORE_FIELDS, exclude=["merchant"])
+    _merchant_passes_changed(actor.merchant.pk)
+    return store
+
+
+@transaction.atomic
+def store_update(*, actor: Actor, store_id: int, **fields) -> Store:
+    """``code`` is printed on posters and in join links: it is set once, at creation."""
+    _ensure_owner(actor)
+    store = Store.objects.for_merchant(actor.merchant).select_for_update().filter(pk=store_id).first()
+    if store is None:
+        raise NotFound()
+    changed = _apply(store, fields, tuple(name for name in STORE_FIELDS if name != "code"), exclude=["merchant"])
+    if changed & _STORE_ON_PASSES:
+        _merchant_passes_changed(store.merchant_id)
+    return store
+
+
+@transaction.atomic
+def merchant_create(*, user, **fields) -> Merchant:
+    _ensure_platform_admin(user)
+    merchant = Merchant()
+    _apply(merchant, fields, MERCHANT_FIELDS)
+    return merchant
+
+
+@transaction.atomic
+def merchant_update(*, user, merchant_id: int, **fields) -> Merchant:
+    """Deactivating a merchant shuts it out at once (tokens, back office, join pages: each checks the flag)."""
+    _ensure_platform_admin(user)
+    merchant = Merchant.objects.select_for_update().filter(pk=merchant_id).first()
+    if merchant is None:
+        raise NotFound()
+    changed = _apply(merchant, fields, MERCHANT_FIELDS)
+    if changed & _MERCHANT_ON_PASSES:
+        _merchant_passes_changed(merchant.pk)
+    return merchant
+
+
+@transaction.atomic
+def merchant_settings_update(*, actor: Actor, **fields) -> MerchantSettings:
+    _ensure_owner(actor)
+    row = merchant_settings_get(merchant=actor.merchant)
+    row = MerchantSettings.objects.select_for_update().get(pk=row.pk)
+    _apply(row, fields, MERCHANT_SETTINGS_FIELDS, exclude=["merchant"])
+    return row
