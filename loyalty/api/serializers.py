@@ -14,6 +14,7 @@ from rest_framework import serializers
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, LoyaltyType, Program, Reward, TransactionType
 from loyalty.services.cards import CardRef
 from loyalty.services.points import MAX_ADJUSTMENT, MAX_PURCHASE_CENTS
+from loyalty_site.api import fields as request_fields
 from staff.models import StaffPin
 
 MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist and must not reach the database
@@ -110,7 +111,7 @@ class CardEnrollRequest(RequestBody):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
+    language = request_fields.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
 
 
 class CardLookupQuery(serializers.Serializer):
@@ -127,7 +128,7 @@ class CardListQuery(serializers.Serializer):
 
 class TransactionListQuery(serializers.Serializer):
     store = serializers.SlugField(max_length=64, required=False, help_text="A store code of this merchant.")
-    type = serializers.ChoiceField(choices=TransactionType.choices, required=False)
+    type = request_fields.ChoiceField(choices=TransactionType.choices, required=False)
     since = serializers.DateTimeField(required=False, help_text="From this time (inclusive).")
     until = serializers.DateTimeField(required=False, help_text="Before this time (exclusive).")
 
@@ -152,7 +153,7 @@ class ProgramWriteRequest(RequestBody):
     """The program's settings; on PATCH every field is optional. Logos are uploaded in the back office."""
 
     name = serializers.CharField(max_length=120)
-    loyalty_type = serializers.ChoiceField(choices=LoyaltyType.choices, required=False)
+    loyalty_type = request_fields.ChoiceField(choices=LoyaltyType.choices, required=False)
     stamps_target = serializers.IntegerField(min_value=1, max_value=1000, required=False)
     stamps_reward_description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     points_per_euro = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
@@ -172,7 +173,7 @@ class PublicEnrollRequest(RequestBody):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=200)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
+    language = request_fields.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
     accept_terms = serializers.BooleanField(help_text="Must be true.")
     marketing_consent = serializers.BooleanField(required=False, default=False)
 

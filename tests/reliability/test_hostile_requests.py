@@ -18,7 +18,7 @@ import json
 import pytest
 from django.test import Client
 
-from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction
+from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Program
 from tests.reliability.hostile_support import (
     PASSWORD,
     STAFF_PIN,
@@ -194,6 +194,74 @@ class TestUnicode:
         raw = '{"email": "p@example.com", "full_name": "P%s", "accept_terms": true}' % escaped
         body = error(send(Client(), "POST", f"/api/v1/loyalty/enroll/{world.store_code}", raw), 400)
         assert "full_name" in body["details"]
+
+    # A choice error used to repeat the input ('"\ud800" is not a valid choice.'), which cannot be
+    # encoded as UTF-8: the answer was a 500. Lone surrogates are now refused by the JSON parser.
+    @pytest.mark.parametrize("escaped", ["\\ud800", "\\uDFFF", "x\\ud83d", "\\udc00\\ud800"])
+    def test_a_lone_surrogate_in_a_choice_field_is_400(self, till, world, unchanged, escaped):
+        program_before = Program.objects.values().get(pk=world.program_id)
+        public = '{"email": "s@example.com", "full_name": "S", "accept_terms": true, "language": "%s"}' % escaped
+        at_the_till = '{"email": "s@example.com", "language": "%s"}' % escaped
+        requests = [
+            (Client(), "POST", f"/api/v1/loyalty/enroll/{world.store_code}", public, "language"),
+            (till, "POST", STORE + "cards/enroll", at_the_till, "language"),
+            (till, "PATCH", STORE + "program", '{"loyalty_type": "%s"}' % escaped, "loyalty_type"),
+        ]
+
+        def check(request):
+            client, method, path, raw, field = request
+            refused = error(send(client, method, path, raw), 400, "VALIDATION_ERROR")
+            assert list(refused["details"]) == [field], refused
+
+        each(requests, check)
+        assert not Customer.objects.filter(email="s@example.com").exists()
+        assert Program.objects.values().get(pk=world.program_id) == program_before
+
+    @pytest.mark.parametrize(
+        "raw, field",
+        [
+            ('{"card_id": %(card)d, "staff_pin": "2468", "notes": ["ok", {"deep": "\\ud800"}]}', "notes"),
+            ('{"card_id": %(card)d, "staff_pin": "2468", "notes": {"\\ud800": "key"}}', "notes"),
+            ('{"card_id": %(card)d, "staff_pin": "2468", "\\ud800": 1}', "non_field_errors"),
+            ('{"card_id": %(card)d, "staff_pin": "2468", "require_staff_pin": "\\ud800"}', "require_staff_pin"),
+            ('"\\ud800"', "non_field_errors"),
+            ('["\\ud800"]', "non_field_errors"),
+        ],
+        ids=["nested-value", "nested-key", "top-level-key", "unknown-field", "bare-string", "in-a-list"],
+    )
+    def test_a_lone_surrogate_anywhere_in_the_body_is_400_naming_the_field(self, till, world, unchanged, raw, field):
+        body = raw % {"card": world.card_ids[1]} if "%(card)" in raw else raw
+        refused = error(send(till, "POST", STORE + "stamp", body), 400, "VALIDATION_ERROR")
+        assert list(refused["details"]) == [field], refused
+
+    @pytest.mark.parametrize("charset, notes", [("utf-7", b"+2AA-"), ("unicode_escape", b"\\ud800")])
+    def test_a_charset_that_decodes_to_a_lone_surrogate_is_400_too(self, till, world, unchanged, charset, notes):
+        raw = b'{"card_id": %d, "staff_pin": "2468", "notes": "%s"}' % (world.card_ids[1], notes)
+        response = send(till, "POST", STORE + "stamp", raw, content_type=f"application/json; charset={charset}")
+        assert list(error(response, 400, "VALIDATION_ERROR")["details"]) == ["notes"]
+
+    def test_a_surrogate_pair_is_one_character_and_welcome(self, till, world):
+        response = send(till, "POST", STORE + "stamp", json.dumps(stamp_body(world, notes="\U0001f600")))
+        assert response.status_code == 201, response.content
+        assert LoyaltyTransaction.objects.get(pk=response.json()["transaction_id"]).notes == "\U0001f600"
+
+    def test_the_login_refuses_a_lone_surrogate(self, world, unchanged):
+        raw = '{"username": "%s\\ud800", "password": "%s"}' % (world.staff_username, PASSWORD)
+        error(send(Client(), "POST", "/api/v1/auth/token", raw), 400, "VALIDATION_ERROR")
+
+    def test_a_choice_error_never_repeats_the_input(self, till, world, unchanged):
+        marker = "<script>alert(1)</script>"
+        public = {"email": "c@example.com", "full_name": "C", "accept_terms": True, "language": marker}
+        answers = [
+            Client().post(f"/api/v1/loyalty/enroll/{world.store_code}", public, content_type="application/json"),
+            till.post(STORE + "cards/enroll", {"email": "c@example.com", "language": marker}, "application/json"),
+            till.patch(STORE + "program", {"loyalty_type": marker}, "application/json"),
+            till.get(STORE + "transactions", {"type": marker}),
+        ]
+        for answer, field in zip(answers, ["language", "language", "loyalty_type", "type"], strict=True):
+            refused = error(answer, 400, "VALIDATION_ERROR")
+            assert field in refused["details"], refused
+            assert b"script" not in answer.content, answer.content
 
     def test_unicode_searches_find_nothing_and_do_not_fail(self, till, world, unchanged):
         def check(text):
