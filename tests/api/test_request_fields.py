@@ -1,8 +1,9 @@
-"""Every request serializer reads choices (and numbers) with the API's own fields, not DRF's.
+"""Every request serializer reads choices, numbers and times with the API's own fields, not DRF's.
 
-DRF's ``ChoiceField`` repeats the client's input in its error; a serializer
-added with it would bring that back. Request serializers are the ones named
-``*Request``/``*RequestSerializer`` or ``*Query``.
+DRF's ``ChoiceField`` repeats the client's input in its error, and its
+``IntegerField`` and ``DateTimeField`` read the digits of any script ("١٠٠٠"
+is 1000): a serializer added with one of them would bring that back. Request
+serializers are the ones named ``*Request``/``*RequestSerializer`` or ``*Query``.
 """
 
 import re
@@ -16,7 +17,11 @@ from loyalty_site.api import fields as request_fields
 
 MODULES = [loyalty.api.serializers, loyalty.api.views.admin, staff.api.views]
 REQUEST_NAME = re.compile(r".*(Request|RequestSerializer|Query)$")
-OURS = {serializers.ChoiceField: request_fields.ChoiceField}
+OURS = {
+    serializers.ChoiceField: request_fields.ChoiceField,
+    serializers.IntegerField: request_fields.IntegerField,
+    serializers.DateTimeField: request_fields.DateTimeField,
+}
 
 
 def _request_serializers():

@@ -357,6 +357,11 @@ NOT_AN_ID = [
     "{}",
     "true",
     '"0x10"',
+    # int() reads any script's digits and underscores; the API reads ASCII digits only.
+    '"١"',
+    '"１"',
+    '"1_0"',
+    '"²"',
 ]
 NOT_AN_AMOUNT = [*NOT_AN_ID, "2147483648"]  # 21 million euros: above the largest purchase
 
@@ -369,8 +374,8 @@ class TestNumbers:
 
         each(NOT_AN_AMOUNT, check)
 
-    # JSON does not tell 1000 from 1e3 or 1000.0; a string of digits is read as Python reads it,
-    # in any script and with underscores: whatever the spelling, the value is 1000 or it is refused.
+    # JSON does not tell 1000 from 1e3 or 1000.0; a string is read only if it is ASCII digits
+    # (see the next test): whatever the spelling, the value is 1000 or it is refused.
     def test_a_number_that_is_exactly_1000_books_1000_cents(self, till, world):
         def check(literal):
             raw = '{"card_id": %d, "staff_pin": "%s", "purchase_amount_cents": %s}' % (world.card_ids[1], STAFF_PIN, literal)
@@ -378,7 +383,58 @@ class TestNumbers:
             assert response.status_code == 201, response.content
             assert LoyaltyTransaction.objects.get(pk=response.json()["transaction_id"]).purchase_amount_cents == 1000
 
-        each(["1e3", "1000.0", "1000", '"1000"', "1E+3", '"١٠٠٠"', '"1_000"'], check)
+        each(["1e3", "1000.0", "1000", '"1000"', "1E+3", '"+1000"'], check)
+
+    # Before, "١٠٠٠" (Arabic-Indic), "１０００" (fullwidth) and "1_000" all booked 1000 cents: int() reads them.
+    OTHER_DIGITS = ["١٠٠٠", "１０００", "۱۰۰۰", "१०००", "1０00", "1_000", " 1000", "1000\n", "\u00a01000", "1000\u2003"]
+
+    def test_a_string_amount_is_read_only_if_it_is_ascii_digits(self, till, world, unchanged):
+        def check(text):
+            body = stamp_body(world, purchase_amount_cents=text)
+            refused = error(till.post(STORE + "points/earn", body, "application/json"), 400, "VALIDATION_ERROR")
+            assert list(refused["details"]) == ["purchase_amount_cents"], refused
+
+        each(self.OTHER_DIGITS, check)
+
+    def test_every_integer_of_a_request_is_ascii_digits_only(self, till, world, unchanged):
+        admin = Client(HTTP_AUTHORIZATION=f"Token {world.admin_key}")
+        program_before = Program.objects.values().get(pk=world.program_id)
+        adjust = f"{STORE}cards/{world.card_ids[0]}/points/adjust"
+        requests = [
+            (STORE + "stamp", {"card_id": "١"}, "card_id"),
+            (STORE + "stamp/void", {"card_id": world.card_ids[0], "stamps_to_void": "١"}, "stamps_to_void"),
+            (STORE + "points/redeem", {"card_id": world.card_ids[0], "reward_id": "١"}, "reward_id"),
+            (STORE + "points/void", {"card_id": world.card_ids[0], "points_to_void": "１"}, "points_to_void"),
+            (adjust, {"points_delta": "١٠", "reason": "digits"}, "points_delta"),
+        ]
+
+        def check(request):
+            path, fields, field = request
+            body = {"staff_pin": STAFF_PIN, **fields}
+            refused = error(till.post(path, body, "application/json"), 400, "VALIDATION_ERROR")
+            assert field in refused["details"], refused
+
+        each(requests, check)
+        for name in ("stamps_target", "cooldown_minutes", "points_per_euro", "minimum_purchase_cents"):
+            refused = error(till.patch(STORE + "program", {name: "١٠"}, "application/json"), 400, "VALIDATION_ERROR")
+            assert list(refused["details"]) == [name], refused
+        assert Program.objects.values().get(pk=world.program_id) == program_before
+        error(admin.get("/api/v1/admin/loyalty/programs", {"merchant": "١"}), 400, "VALIDATION_ERROR")
+        assert admin.get("/api/v1/admin/loyalty/programs", {"merchant": str(world.merchant_id)}).json()["count"] == 1
+
+    def test_card_numbers_and_pins_in_other_digits_name_nothing(self, till, world):
+        arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+        number = world.card_numbers[0].translate(arabic)
+        before = Snapshot.take()
+        by_number = {"card_number": number, "staff_pin": STAFF_PIN}
+        refused = error(till.post(STORE + "stamp", by_number, "application/json"), 400, "VALIDATION_ERROR")
+        assert list(refused["details"]) == ["card_number"], refused
+        error(till.get(STORE + "cards/lookup", {"q": number}), 404, "CARD_NOT_FOUND")
+        error(till.post(STORE + "pins", {"name": "Digits", "pin": "٩٧٥٣"}, "application/json"), 400, "VALIDATION_ERROR")
+        assert Snapshot.take() == before
+        pin = STAFF_PIN.translate(arabic)
+        error(till.post(STORE + "stamp", stamp_body(world, staff_pin=pin), "application/json"), 422, "STAFF_PIN_INVALID")
+        assert Snapshot.take().transactions == before.transactions
 
     @pytest.mark.parametrize("field", ["card_id", "reward_id", "staff_pin_id"])
     def test_ids_that_are_not_positive_integers_are_400(self, till, world, unchanged, field):
@@ -425,9 +481,12 @@ class TestNumbers:
 
     def test_pages_that_do_not_exist_are_404_and_page_sizes_out_of_range_fall_back(self, till, world):
         each(
-            ["-1", "0", "1e3", "99999999999999999999999", "NaN", "last2", "\x00"],
+            ["-1", "0", "1e3", "99999999999999999999999", "NaN", "last2", "\x00", "١", "１", "1_0", " 1"],
             lambda page: error(till.get(STORE + "transactions", {"page": page}), 404, "NOT_FOUND"),
         )
+        # "٢" is not 2: it falls back to the default size like any other page size that is not ASCII digits.
+        assert len(till.get(STORE + "transactions", {"page_size": "٢"}).json()["results"]) > 2
+        assert len(till.get(STORE + "transactions", {"page_size": "2"}).json()["results"]) == 2
 
         def bounded(page_size):
             response = till.get(STORE + "transactions", {"page_size": page_size})
@@ -441,6 +500,8 @@ class TestNumbers:
             "9999-12-31T23:59:59-14:00",  # after year 9999 in UTC
             "2026-02-30T00:00:00Z",
             "yesterday",
+            "٢٠٢٦-٠١-٠١T00:00:00Z",  # Arabic-Indic digits: Django's fallback parser reads them
+            "２０２６-01-01T00:00:00+01:00",
         ]
         each(
             [(name, instant) for name in ("since", "until") for instant in instants],
