@@ -188,6 +188,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "loyalty_site.api.pagination.PageNumberPagination",
     # JSON only, refusing duplicate keys and too-deep nesting; OPTIONS without per-action field lists.
     "DEFAULT_PARSER_CLASSES": ["loyalty_site.api.parsers.JSONParser"],
+    # Answers are JSON whatever Accept or ?format= says: DRF's browsable HTML renderer failed on our
+    # viewsets after the view had run, so a committed write answered 500 (and a retry booked twice).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "loyalty_site.api.negotiation.FallbackContentNegotiation",
     "DEFAULT_METADATA_CLASS": "loyalty_site.api.metadata.ViewMetadata",
     "EXCEPTION_HANDLER": "loyalty_site.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {

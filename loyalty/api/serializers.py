@@ -14,6 +14,7 @@ from rest_framework import serializers
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, LoyaltyType, Program, Reward, TransactionType
 from loyalty.services.cards import CardRef
 from loyalty.services.points import MAX_ADJUSTMENT, MAX_PURCHASE_CENTS
+from loyalty_site.api import fields as request_fields
 from staff.models import StaffPin
 
 MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist and must not reach the database
@@ -21,7 +22,7 @@ LANGUAGE_CHOICES = [code for code, _name in settings.LANGUAGES]
 
 
 def _id_field(**kwargs):
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return request_fields.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 # --- Requests -----------------------------------------------------------------------------------
@@ -70,12 +71,12 @@ class StampRedeemRequest(StaffPinRequestMixin, CardRefRequest):
 
 
 class StampVoidRequest(StaffPinRequestMixin, CardRefRequest):
-    stamps_to_void = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    stamps_to_void = request_fields.IntegerField(min_value=1, max_value=1000, required=False)
     original_transaction_id = _id_field(required=False)
 
 
 class PointsEarnRequest(StaffPinRequestMixin, CardRefRequest):
-    purchase_amount_cents = serializers.IntegerField(min_value=1, max_value=MAX_PURCHASE_CENTS)
+    purchase_amount_cents = request_fields.IntegerField(min_value=1, max_value=MAX_PURCHASE_CENTS)
     order_reference = serializers.CharField(
         max_length=100, required=False, allow_blank=True, help_text="Idempotency key: the till's order number."
     )
@@ -86,13 +87,13 @@ class PointsRedeemRequest(StaffPinRequestMixin, CardRefRequest):
 
 
 class PointsVoidRequest(StaffPinRequestMixin, CardRefRequest):
-    points_to_void = serializers.IntegerField(min_value=1, max_value=MAX_ADJUSTMENT, required=False)
+    points_to_void = request_fields.IntegerField(min_value=1, max_value=MAX_ADJUSTMENT, required=False)
     original_transaction_id = _id_field(required=False)
     order_reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
 class PointsAdjustRequest(RequestBody):
-    points_delta = serializers.IntegerField(min_value=-MAX_ADJUSTMENT, max_value=MAX_ADJUSTMENT)
+    points_delta = request_fields.IntegerField(min_value=-MAX_ADJUSTMENT, max_value=MAX_ADJUSTMENT)
     reason = serializers.CharField(max_length=500)
     staff_pin = serializers.CharField(max_length=16, required=False, allow_blank=True)
     staff_pin_id = _id_field(required=False)
@@ -110,7 +111,7 @@ class CardEnrollRequest(RequestBody):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
+    language = request_fields.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
 
 
 class CardLookupQuery(serializers.Serializer):
@@ -127,9 +128,9 @@ class CardListQuery(serializers.Serializer):
 
 class TransactionListQuery(serializers.Serializer):
     store = serializers.SlugField(max_length=64, required=False, help_text="A store code of this merchant.")
-    type = serializers.ChoiceField(choices=TransactionType.choices, required=False)
-    since = serializers.DateTimeField(required=False, help_text="From this time (inclusive).")
-    until = serializers.DateTimeField(required=False, help_text="Before this time (exclusive).")
+    type = request_fields.ChoiceField(choices=TransactionType.choices, required=False)
+    since = request_fields.DateTimeField(required=False, help_text="From this time (inclusive).")
+    until = request_fields.DateTimeField(required=False, help_text="Before this time (exclusive).")
 
 
 class PinCreateRequest(RequestBody):
@@ -152,14 +153,14 @@ class ProgramWriteRequest(RequestBody):
     """The program's settings; on PATCH every field is optional. Logos are uploaded in the back office."""
 
     name = serializers.CharField(max_length=120)
-    loyalty_type = serializers.ChoiceField(choices=LoyaltyType.choices, required=False)
-    stamps_target = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    loyalty_type = request_fields.ChoiceField(choices=LoyaltyType.choices, required=False)
+    stamps_target = request_fields.IntegerField(min_value=1, max_value=1000, required=False)
     stamps_reward_description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    points_per_euro = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
-    minimum_purchase_cents = serializers.IntegerField(min_value=0, max_value=MAX_PURCHASE_CENTS, required=False)
-    points_expiration_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
-    cooldown_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False)
-    max_daily_stamps = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    points_per_euro = request_fields.IntegerField(min_value=0, max_value=10_000, required=False)
+    minimum_purchase_cents = request_fields.IntegerField(min_value=0, max_value=MAX_PURCHASE_CENTS, required=False)
+    points_expiration_days = request_fields.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
+    cooldown_minutes = request_fields.IntegerField(min_value=0, max_value=1440, required=False)
+    max_daily_stamps = request_fields.IntegerField(min_value=1, max_value=100, required=False)
     require_staff_pin = serializers.BooleanField(required=False)
     background_color = serializers.RegexField(required=False, **_colour)
     text_color = serializers.RegexField(required=False, **_colour)
@@ -172,7 +173,7 @@ class PublicEnrollRequest(RequestBody):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=200)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
+    language = request_fields.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
     accept_terms = serializers.BooleanField(help_text="Must be true.")
     marketing_consent = serializers.BooleanField(required=False, default=False)
 

@@ -18,7 +18,7 @@ import json
 import pytest
 from django.test import Client
 
-from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction
+from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Program
 from tests.reliability.hostile_support import (
     PASSWORD,
     STAFF_PIN,
@@ -195,6 +195,74 @@ class TestUnicode:
         body = error(send(Client(), "POST", f"/api/v1/loyalty/enroll/{world.store_code}", raw), 400)
         assert "full_name" in body["details"]
 
+    # A choice error used to repeat the input ('"\ud800" is not a valid choice.'), which cannot be
+    # encoded as UTF-8: the answer was a 500. Lone surrogates are now refused by the JSON parser.
+    @pytest.mark.parametrize("escaped", ["\\ud800", "\\uDFFF", "x\\ud83d", "\\udc00\\ud800"])
+    def test_a_lone_surrogate_in_a_choice_field_is_400(self, till, world, unchanged, escaped):
+        program_before = Program.objects.values().get(pk=world.program_id)
+        public = '{"email": "s@example.com", "full_name": "S", "accept_terms": true, "language": "%s"}' % escaped
+        at_the_till = '{"email": "s@example.com", "language": "%s"}' % escaped
+        requests = [
+            (Client(), "POST", f"/api/v1/loyalty/enroll/{world.store_code}", public, "language"),
+            (till, "POST", STORE + "cards/enroll", at_the_till, "language"),
+            (till, "PATCH", STORE + "program", '{"loyalty_type": "%s"}' % escaped, "loyalty_type"),
+        ]
+
+        def check(request):
+            client, method, path, raw, field = request
+            refused = error(send(client, method, path, raw), 400, "VALIDATION_ERROR")
+            assert list(refused["details"]) == [field], refused
+
+        each(requests, check)
+        assert not Customer.objects.filter(email="s@example.com").exists()
+        assert Program.objects.values().get(pk=world.program_id) == program_before
+
+    @pytest.mark.parametrize(
+        "raw, field",
+        [
+            ('{"card_id": %(card)d, "staff_pin": "2468", "notes": ["ok", {"deep": "\\ud800"}]}', "notes"),
+            ('{"card_id": %(card)d, "staff_pin": "2468", "notes": {"\\ud800": "key"}}', "notes"),
+            ('{"card_id": %(card)d, "staff_pin": "2468", "\\ud800": 1}', "non_field_errors"),
+            ('{"card_id": %(card)d, "staff_pin": "2468", "require_staff_pin": "\\ud800"}', "require_staff_pin"),
+            ('"\\ud800"', "non_field_errors"),
+            ('["\\ud800"]', "non_field_errors"),
+        ],
+        ids=["nested-value", "nested-key", "top-level-key", "unknown-field", "bare-string", "in-a-list"],
+    )
+    def test_a_lone_surrogate_anywhere_in_the_body_is_400_naming_the_field(self, till, world, unchanged, raw, field):
+        body = raw % {"card": world.card_ids[1]} if "%(card)" in raw else raw
+        refused = error(send(till, "POST", STORE + "stamp", body), 400, "VALIDATION_ERROR")
+        assert list(refused["details"]) == [field], refused
+
+    @pytest.mark.parametrize("charset, notes", [("utf-7", b"+2AA-"), ("unicode_escape", b"\\ud800")])
+    def test_a_charset_that_decodes_to_a_lone_surrogate_is_400_too(self, till, world, unchanged, charset, notes):
+        raw = b'{"card_id": %d, "staff_pin": "2468", "notes": "%s"}' % (world.card_ids[1], notes)
+        response = send(till, "POST", STORE + "stamp", raw, content_type=f"application/json; charset={charset}")
+        assert list(error(response, 400, "VALIDATION_ERROR")["details"]) == ["notes"]
+
+    def test_a_surrogate_pair_is_one_character_and_welcome(self, till, world):
+        response = send(till, "POST", STORE + "stamp", json.dumps(stamp_body(world, notes="\U0001f600")))
+        assert response.status_code == 201, response.content
+        assert LoyaltyTransaction.objects.get(pk=response.json()["transaction_id"]).notes == "\U0001f600"
+
+    def test_the_login_refuses_a_lone_surrogate(self, world, unchanged):
+        raw = '{"username": "%s\\ud800", "password": "%s"}' % (world.staff_username, PASSWORD)
+        error(send(Client(), "POST", "/api/v1/auth/token", raw), 400, "VALIDATION_ERROR")
+
+    def test_a_choice_error_never_repeats_the_input(self, till, world, unchanged):
+        marker = "<script>alert(1)</script>"
+        public = {"email": "c@example.com", "full_name": "C", "accept_terms": True, "language": marker}
+        answers = [
+            Client().post(f"/api/v1/loyalty/enroll/{world.store_code}", public, content_type="application/json"),
+            till.post(STORE + "cards/enroll", {"email": "c@example.com", "language": marker}, "application/json"),
+            till.patch(STORE + "program", {"loyalty_type": marker}, "application/json"),
+            till.get(STORE + "transactions", {"type": marker}),
+        ]
+        for answer, field in zip(answers, ["language", "language", "loyalty_type", "type"], strict=True):
+            refused = error(answer, 400, "VALIDATION_ERROR")
+            assert field in refused["details"], refused
+            assert b"script" not in answer.content, answer.content
+
     def test_unicode_searches_find_nothing_and_do_not_fail(self, till, world, unchanged):
         def check(text):
             search = till.get(STORE + "cards", {"search": text})
@@ -289,6 +357,11 @@ NOT_AN_ID = [
     "{}",
     "true",
     '"0x10"',
+    # int() reads any script's digits and underscores; the API reads ASCII digits only.
+    '"١"',
+    '"１"',
+    '"1_0"',
+    '"²"',
 ]
 NOT_AN_AMOUNT = [*NOT_AN_ID, "2147483648"]  # 21 million euros: above the largest purchase
 
@@ -301,8 +374,8 @@ class TestNumbers:
 
         each(NOT_AN_AMOUNT, check)
 
-    # JSON does not tell 1000 from 1e3 or 1000.0; a string of digits is read as Python reads it,
-    # in any script and with underscores: whatever the spelling, the value is 1000 or it is refused.
+    # JSON does not tell 1000 from 1e3 or 1000.0; a string is read only if it is ASCII digits
+    # (see the next test): whatever the spelling, the value is 1000 or it is refused.
     def test_a_number_that_is_exactly_1000_books_1000_cents(self, till, world):
         def check(literal):
             raw = '{"card_id": %d, "staff_pin": "%s", "purchase_amount_cents": %s}' % (world.card_ids[1], STAFF_PIN, literal)
@@ -310,7 +383,58 @@ class TestNumbers:
             assert response.status_code == 201, response.content
             assert LoyaltyTransaction.objects.get(pk=response.json()["transaction_id"]).purchase_amount_cents == 1000
 
-        each(["1e3", "1000.0", "1000", '"1000"', "1E+3", '"١٠٠٠"', '"1_000"'], check)
+        each(["1e3", "1000.0", "1000", '"1000"', "1E+3", '"+1000"'], check)
+
+    # Before, "١٠٠٠" (Arabic-Indic), "１０００" (fullwidth) and "1_000" all booked 1000 cents: int() reads them.
+    OTHER_DIGITS = ["١٠٠٠", "１０００", "۱۰۰۰", "१०००", "1０00", "1_000", " 1000", "1000\n", "\u00a01000", "1000\u2003"]
+
+    def test_a_string_amount_is_read_only_if_it_is_ascii_digits(self, till, world, unchanged):
+        def check(text):
+            body = stamp_body(world, purchase_amount_cents=text)
+            refused = error(till.post(STORE + "points/earn", body, "application/json"), 400, "VALIDATION_ERROR")
+            assert list(refused["details"]) == ["purchase_amount_cents"], refused
+
+        each(self.OTHER_DIGITS, check)
+
+    def test_every_integer_of_a_request_is_ascii_digits_only(self, till, world, unchanged):
+        admin = Client(HTTP_AUTHORIZATION=f"Token {world.admin_key}")
+        program_before = Program.objects.values().get(pk=world.program_id)
+        adjust = f"{STORE}cards/{world.card_ids[0]}/points/adjust"
+        requests = [
+            (STORE + "stamp", {"card_id": "١"}, "card_id"),
+            (STORE + "stamp/void", {"card_id": world.card_ids[0], "stamps_to_void": "١"}, "stamps_to_void"),
+            (STORE + "points/redeem", {"card_id": world.card_ids[0], "reward_id": "١"}, "reward_id"),
+            (STORE + "points/void", {"card_id": world.card_ids[0], "points_to_void": "１"}, "points_to_void"),
+            (adjust, {"points_delta": "١٠", "reason": "digits"}, "points_delta"),
+        ]
+
+        def check(request):
+            path, fields, field = request
+            body = {"staff_pin": STAFF_PIN, **fields}
+            refused = error(till.post(path, body, "application/json"), 400, "VALIDATION_ERROR")
+            assert field in refused["details"], refused
+
+        each(requests, check)
+        for name in ("stamps_target", "cooldown_minutes", "points_per_euro", "minimum_purchase_cents"):
+            refused = error(till.patch(STORE + "program", {name: "١٠"}, "application/json"), 400, "VALIDATION_ERROR")
+            assert list(refused["details"]) == [name], refused
+        assert Program.objects.values().get(pk=world.program_id) == program_before
+        error(admin.get("/api/v1/admin/loyalty/programs", {"merchant": "١"}), 400, "VALIDATION_ERROR")
+        assert admin.get("/api/v1/admin/loyalty/programs", {"merchant": str(world.merchant_id)}).json()["count"] == 1
+
+    def test_card_numbers_and_pins_in_other_digits_name_nothing(self, till, world):
+        arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+        number = world.card_numbers[0].translate(arabic)
+        before = Snapshot.take()
+        by_number = {"card_number": number, "staff_pin": STAFF_PIN}
+        refused = error(till.post(STORE + "stamp", by_number, "application/json"), 400, "VALIDATION_ERROR")
+        assert list(refused["details"]) == ["card_number"], refused
+        error(till.get(STORE + "cards/lookup", {"q": number}), 404, "CARD_NOT_FOUND")
+        error(till.post(STORE + "pins", {"name": "Digits", "pin": "٩٧٥٣"}, "application/json"), 400, "VALIDATION_ERROR")
+        assert Snapshot.take() == before
+        pin = STAFF_PIN.translate(arabic)
+        error(till.post(STORE + "stamp", stamp_body(world, staff_pin=pin), "application/json"), 422, "STAFF_PIN_INVALID")
+        assert Snapshot.take().transactions == before.transactions
 
     @pytest.mark.parametrize("field", ["card_id", "reward_id", "staff_pin_id"])
     def test_ids_that_are_not_positive_integers_are_400(self, till, world, unchanged, field):
@@ -357,9 +481,12 @@ class TestNumbers:
 
     def test_pages_that_do_not_exist_are_404_and_page_sizes_out_of_range_fall_back(self, till, world):
         each(
-            ["-1", "0", "1e3", "99999999999999999999999", "NaN", "last2", "\x00"],
+            ["-1", "0", "1e3", "99999999999999999999999", "NaN", "last2", "\x00", "١", "１", "1_0", " 1"],
             lambda page: error(till.get(STORE + "transactions", {"page": page}), 404, "NOT_FOUND"),
         )
+        # "٢" is not 2: it falls back to the default size like any other page size that is not ASCII digits.
+        assert len(till.get(STORE + "transactions", {"page_size": "٢"}).json()["results"]) > 2
+        assert len(till.get(STORE + "transactions", {"page_size": "2"}).json()["results"]) == 2
 
         def bounded(page_size):
             response = till.get(STORE + "transactions", {"page_size": page_size})
@@ -373,6 +500,8 @@ class TestNumbers:
             "9999-12-31T23:59:59-14:00",  # after year 9999 in UTC
             "2026-02-30T00:00:00Z",
             "yesterday",
+            "٢٠٢٦-٠١-٠١T00:00:00Z",  # Arabic-Indic digits: Django's fallback parser reads them
+            "２０２６-01-01T00:00:00+01:00",
         ]
         each(
             [(name, instant) for name in ("since", "until") for instant in instants],

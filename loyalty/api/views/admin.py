@@ -22,6 +22,7 @@ from loyalty.exceptions import NotFound, ProgramNotFound
 from loyalty.models import AdminAuditLog, Merchant, Program
 from loyalty.selectors.stats import merchant_stats, platform_stats, program_stats
 from loyalty.services.audit import audit_record
+from loyalty_site.api import fields as request_fields
 from loyalty_site.api.schema import error_responses, list_error_responses
 
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
@@ -33,7 +34,7 @@ class MerchantNotFound(NotFound):
 
 
 class ProgramListQuery(drf_serializers.Serializer):
-    merchant = drf_serializers.IntegerField(min_value=1, max_value=s.MAX_ID, required=False)
+    merchant = request_fields.IntegerField(min_value=1, max_value=s.MAX_ID, required=False)
     is_active = drf_serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
