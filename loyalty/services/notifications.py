@@ -1,4 +1,10 @@
-"""Customer e-mails: the link to their card page, in their language."""
+"""Customer e-mails: the link to their card page, in their language.
+
+E-mails are plain text: their templates (``templates/**/email/*.txt``, subject
+included) render inside ``{% autoescape off %}``, so "O'Brien & Co" reads as
+typed instead of "O&#x27;Brien &amp; Co". Should an HTML part ever be added,
+it gets its own ``.html`` template, escaped as usual.
+"""
 
 import logging
 
@@ -25,7 +31,8 @@ def card_link_send(*, card: LoyaltyCard) -> None:
     language = customer.preferred_language or settings.LANGUAGE_CODE
     with translation.override(language):
         context = {"card": card, "customer": customer, "program": card.program, "card_url": card_page_url(card, language)}
-        subject = render_to_string("loyalty/email/card_link_subject.txt", context).strip()
+        # One line whatever the program's name holds: a line break in a subject is a header injection.
+        subject = " ".join(render_to_string("loyalty/email/card_link_subject.txt", context).split())
         body = render_to_string("loyalty/email/card_link.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [customer.email])
     logger.info("card_link.sent", extra={"card_id": card.pk})
