@@ -17,11 +17,11 @@ from loyalty.api.context import public_actor
 from loyalty.api.throttling import EnrollThrottle, PublicThrottle
 from loyalty.api.views.base import validated
 from loyalty.exceptions import AlreadyEnrolled
-from loyalty.models import LoyaltyCard
 from loyalty.selectors.cards import storefront_get
+from loyalty.selectors.customer_pages import card_for_link_email
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.enrollment import customer_enroll
-from loyalty.services.notifications import card_link_send, card_page_url
+from loyalty.services.notifications import CardLinkReason, card_link_send, card_page_url
 from loyalty_site.api.schema import error_responses
 from wallet.services import wallet_links
 
@@ -101,8 +101,10 @@ class PublicViewSet(viewsets.GenericViewSet):
                 marketing_consent=data["marketing_consent"],
             )
         except AlreadyEnrolled as already:
-            card = LoyaltyCard.objects.select_related("customer", "program").get(pk=already.details["card_id"])
-            card_link_send(card=card)
+            card = card_for_link_email(merchant=store.merchant, card_id=already.details["card_id"])
+            if card is not None:
+                # At most once per card every 10 minutes, shared with the join page: no inbox flooding.
+                card_link_send(card=card, reason=CardLinkReason.ALREADY_ENROLLED)
             return Response(s.CheckEmailSerializer({"status": "check_email"}).data, status=status.HTTP_202_ACCEPTED)
         card = enrollment.card
         body = {"card_url": card_page_url(card), **wallet_links(card)}
