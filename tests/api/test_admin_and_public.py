@@ -135,6 +135,25 @@ class TestPublicEnroll:
         assert card.public_token in mail.outbox[0].body
         assert LoyaltyCard.objects.count() == 1
 
+    def test_a_known_customer_without_the_card_gets_it_by_mail_not_in_the_answer(
+        self, anonymous, store, program, django_capture_on_commit_callbacks
+    ):
+        """As on the join page: whoever types a known customer's e-mail never receives that customer's card."""
+        Customer.objects.create(
+            merchant=store.merchant, email="known@example.com", full_name="Known", preferred_language="de"
+        )
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = anonymous.post(
+                PUBLIC + f"enroll/{store.code}", {**self.BODY, "email": "known@example.com"}, format="json"
+            )
+
+        card = LoyaltyCard.objects.get(customer__email="known@example.com")
+        assert (response.status_code, response.json()) == (202, {"status": "check_email"})
+        assert card.public_token not in response.content.decode()
+        assert [message.to for message in mail.outbox] == [["known@example.com"]]
+        assert f"/de/card/{card.public_token}/" in mail.outbox[0].body
+
     def test_enrolling_again_mails_the_link_at_most_once_every_ten_minutes(
         self, anonymous, store, program, card, django_capture_on_commit_callbacks
     ):

@@ -3,7 +3,8 @@
 The storefront shows what a poster in the shop would: never ids, wallet
 identifiers or anything about customers. Enrollment never reveals whether
 someone else's card exists beyond "check your e-mail": the existing card's
-link goes to that card's owner only.
+link goes to that card's owner only, and so does a new card made for an
+e-mail the merchant already knew (as on the join page).
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -35,6 +36,10 @@ class PublicViewSet(viewsets.GenericViewSet):
     lookup_field = "store_code"
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,64}"
 
+    @staticmethod
+    def _check_email():
+        return Response(s.CheckEmailSerializer({"status": "check_email"}).data, status=status.HTTP_202_ACCEPTED)
+
     def get_throttles(self):
         return [EnrollThrottle()] if self.action == "enroll" else [PublicThrottle()]
 
@@ -59,9 +64,10 @@ class PublicViewSet(viewsets.GenericViewSet):
         parameters=[STORE_CODE],
         request=s.PublicEnrollRequest,
         responses={
-            201: OpenApiResponse(s.PublicEnrolledSerializer, description="A new card."),
+            201: OpenApiResponse(s.PublicEnrolledSerializer, description="A new customer's new card."),
             202: OpenApiResponse(
-                s.CheckEmailSerializer, description="This e-mail already has a card: its link was e-mailed there."
+                s.CheckEmailSerializer,
+                description="This e-mail belongs to a known customer: the link to their card was e-mailed there.",
             ),
             **error_responses("STORE_NOT_FOUND", "PROGRAM_NOT_FOUND", "ENROLLMENT_CLOSED", authenticated=False),
         },
@@ -105,7 +111,12 @@ class PublicViewSet(viewsets.GenericViewSet):
             if card is not None:
                 # At most once per card every 10 minutes, shared with the join page: no inbox flooding.
                 card_link_send(card=card, reason=CardLinkReason.ALREADY_ENROLLED)
-            return Response(s.CheckEmailSerializer({"status": "check_email"}).data, status=status.HTTP_202_ACCEPTED)
+            return self._check_email()
         card = enrollment.card
+        if not enrollment.customer_created:
+            # The e-mail belonged to a customer already (created by the shop, without
+            # this program's card): the card goes to that mailbox, not to this client.
+            card_link_send(card=card, reason=CardLinkReason.NEW_CARD)
+            return self._check_email()
         body = {"card_url": card_page_url(card), **wallet_links(card)}
         return Response(s.PublicEnrolledSerializer(body).data, status=status.HTTP_201_CREATED)
