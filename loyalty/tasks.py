@@ -5,14 +5,24 @@ The periodic ones are scheduled by django-celery-beat (migration
 """
 
 import logging
+import random
+from smtplib import SMTPException
 
 from celery import shared_task
 
 from loyalty.services.imports import card_import_run
+from loyalty.services.notifications import card_link_deliver
 from loyalty.services.points import points_expire
 from loyalty.services.wallet import wallets_catch_up
 
 logger = logging.getLogger(__name__)
+
+CARD_LINK_MAX_RETRIES = 5
+
+
+def card_link_retry_countdown_seconds(retries: int) -> int:
+    """30 s, 1, 2, 4, 8 min, with jitter so retries after a mail-server outage do not arrive together."""
+    return 30 * 2**retries + random.randint(0, 10)
 
 
 @shared_task(acks_late=True)
@@ -20,6 +30,30 @@ def card_import_task(import_id: str) -> None:
     # Safe to run again after a worker crash: rows already imported come
     # back as "already has a card" and nothing is imported twice.
     card_import_run(import_id=import_id)
+
+
+@shared_task(bind=True, name="loyalty.send_card_link", ignore_result=True)
+def send_card_link(self, card_id: int) -> None:
+    """E-mail the card's link (queued by ``card_link_send`` after commit); a failing mail server is retried.
+
+    Without a broker it runs inside the customer's request: there it gets one
+    attempt, and a mail server that fails is logged, never turned into an
+    error page instead of "check your e-mail".
+    """
+    try:
+        card_link_deliver(card_id=card_id)
+    except (SMTPException, OSError) as error:
+        if not self.request.is_eager and self.request.retries < CARD_LINK_MAX_RETRIES:
+            raise self.retry(
+                exc=error,
+                countdown=card_link_retry_countdown_seconds(self.request.retries),
+                max_retries=CARD_LINK_MAX_RETRIES,
+            )
+        # The error's class only: an SMTP refusal's text names the customer's address.
+        logger.warning(
+            "card_link.delivery_failed",
+            extra={"card_id": card_id, "error": type(error).__name__, "retries": self.request.retries},
+        )
 
 
 @shared_task(name="loyalty.expire_points", ignore_result=True)

@@ -36,14 +36,11 @@ from loyalty.selectors.customer_pages import (
 )
 from loyalty.services.context import Actor, Channel
 from loyalty.services.enrollment import customer_enroll
-from loyalty.services.notifications import card_link_send
+from loyalty.services.notifications import CardLinkReason, card_link_send
 from loyalty.services.wallet import wallet_links_get
 
 logger = logging.getLogger(__name__)
 
-# The same e-mail typed again within this time gets no second message: the
-# form must not become a way to flood someone's inbox.
-CARD_LINK_RESEND_SECONDS = 10 * 60
 DEFAULT_BACKGROUND = "#1F3A5F"
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -256,13 +253,6 @@ def _link_sent(request, page, email: str):
     return render(request, "loyalty/join_link_sent.html", context)
 
 
-def _send_card_link_once(card) -> None:
-    if cache.add(f"loyalty:card-link-sent:{card.pk}", True, timeout=CARD_LINK_RESEND_SECONDS):
-        card_link_send(card=card)
-    else:
-        logger.info("card_link.not_resent", extra={"card_id": card.pk})
-
-
 def _open_join_page(request, store_code):
     """The store's join page data, or the response to send instead (language redirect, 404, closed)."""
     redirect = _preferred_language_redirect(request)
@@ -325,7 +315,8 @@ def join(request, store_code):
     except AlreadyEnrolled as error:
         card = card_for_link_email(merchant=page.merchant, card_id=error.details.get("card_id"))
         if card is not None:
-            _send_card_link_once(card)
+            # At most once per card every 10 minutes (shared with the public API): no inbox flooding.
+            card_link_send(card=card, reason=CardLinkReason.ALREADY_ENROLLED)
         return _link_sent(request, page, data["email"])
     except EnrollmentClosed:
         return _unavailable(request, page, availability=JoinAvailability.CLOSED)
@@ -342,7 +333,7 @@ def join(request, store_code):
     if not enrollment.customer_created:
         # The e-mail belonged to a customer already (enrolled by the shop, without
         # this program's card): the card goes to that mailbox, not to this browser.
-        _send_card_link_once(enrollment.card)
+        card_link_send(card=enrollment.card, reason=CardLinkReason.NEW_CARD)
         return _link_sent(request, page, data["email"])
 
     response = HttpResponseRedirect(

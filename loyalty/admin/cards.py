@@ -22,7 +22,7 @@ from loyalty.services.imports import (
     card_import_stage,
     card_import_start,
 )
-from loyalty.services.notifications import card_link_send
+from loyalty.services.notifications import CardLinkReason, card_link_send
 from loyalty.services.points import MAX_ADJUSTMENT, points_adjust
 from loyalty.services.wallet import card_change_announce
 
@@ -151,7 +151,18 @@ class LoyaltyCardAdmin(MerchantScopedAdmin):
                 ]
             },
         ),
-        (_("Status"), {"fields": ["is_active", "deactivated_at", "deactivation_reason", "wallet_needs_sync"]}),
+        (
+            _("Status"),
+            {
+                "fields": [
+                    "is_active",
+                    "deactivated_at",
+                    "deactivation_reason",
+                    "wallet_needs_sync",
+                    "card_link_sent_at",
+                ]
+            },
+        ),
     )
     # Every field is read-only: balances change through the actions (the domain), never a form.
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
@@ -317,7 +328,8 @@ class LoyaltyCardAdmin(MerchantScopedAdmin):
     @admin.action(description=_("Resend the card link by e-mail"), permissions=["change"])
     def resend_card_link(self, request, queryset):
         def send(card):
-            card_link_send(card=card)
+            # The merchant asked: sent even within the public 10-minute window (see card_link_send).
+            card_link_send(card=card, reason=CardLinkReason.BACK_OFFICE)
             audit(request, action="action", obj=card, summary=f"card link sent for {card.card_number}")
 
         # An erased customer has no address left to write to.

@@ -1,7 +1,5 @@
 """The ledger, read-only for everyone (superusers included), with a streamed CSV export."""
 
-import csv
-
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
@@ -9,6 +7,7 @@ from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from loyalty.csv_safety import SafeCsvWriter
 from loyalty.models import LoyaltyTransaction
 
 from .scoping import MerchantScopedAdmin, ReadOnlyAdminMixin, audit, back_office_user
@@ -34,15 +33,19 @@ EXPORT_COLUMNS = (
 
 
 class _Echo:
-    """A file-like object whose write() hands the line back, so csv.writer can feed a stream."""
+    """A file-like object whose write() hands the line back, so the CSV writer can feed a stream."""
 
     def write(self, value):
         return value
 
 
 def csv_rows(queryset):
-    """CSV lines of the ledger rows, read in chunks: memory stays flat however many rows there are."""
-    writer = csv.writer(_Echo())
+    """CSV lines of the ledger rows, read in chunks: memory stays flat however many rows there are.
+
+    Notes, order references and PIN names come from tills and scanner apps: the
+    writer turns a text that a spreadsheet would run as a formula into text.
+    """
+    writer = SafeCsvWriter(_Echo())
     yield writer.writerow([name for name, _lookup in EXPORT_COLUMNS])
     lookups = [lookup for _name, lookup in EXPORT_COLUMNS]
     for values in queryset.values_list(*lookups).iterator(chunk_size=EXPORT_CHUNK_SIZE):

@@ -53,6 +53,9 @@ class LoyaltyCard(TimestampedModel):
 
     # Wallets: set when a change could not reach a wallet; the hourly sync clears it.
     wallet_needs_sync = models.BooleanField(_("wallet out of date"), default=False)
+    # When the card's link was last e-mailed to its customer: the public resend window is
+    # claimed on this column (loyalty.services.notifications.card_link_send).
+    card_link_sent_at = models.DateTimeField(_("card link e-mailed at"), null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
 

@@ -12,6 +12,15 @@ the balances still equal the sums of its ledger deltas. A row that fails
 on; running the same import twice imports nothing twice (the second run finds
 every customer already enrolled).
 
+Card numbers are unique across the platform, so a number can be taken by
+another merchant's card. The import must not become a way to learn which
+numbers other merchants use: the preview checks a number only against the
+merchant's own cards (which it knows anyway), so another merchant's number
+looks exactly like a free one; if that number then fails at import, the row
+is reported with the same words as a number taken by the merchant's own card
+(:data:`CARD_NUMBER_UNAVAILABLE`), and nothing is written for it. Leaving the
+number empty gives the card a new one.
+
 The rows and the progress live in the cache (``CACHE_URL``) under a random
 import id for a day; with a Celery worker the cache must be shared (Redis).
 """
@@ -31,6 +40,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from loyalty.exceptions import AlreadyEnrolled, LoyaltyError, NotFound, PermissionDenied
 from loyalty.models import LoyaltyCard, Merchant, Program, TransactionType
@@ -46,6 +56,8 @@ MAX_IMPORT_ROWS = 100_000
 MAX_STAMPS = 1_000
 MAX_POINTS = 10_000_000
 STATE_TIMEOUT_SECONDS = 24 * 3600
+# One message for every taken number, whoever's card has it (see the module docstring).
+CARD_NUMBER_UNAVAILABLE = gettext_noop("This card number cannot be used; leave it empty to get a new one.")
 COLUMN_ALIASES = {
     "email": "email",
     "e-mail": "email",
@@ -183,7 +195,11 @@ def card_import_preview(*, merchant: Merchant, data: bytes | str) -> ImportPrevi
 
 
 def _check_against_existing(rows: list[ImportRow], *, program: Program) -> None:
-    """Duplicates within the file and with what is already in the database, in two queries."""
+    """Duplicates within the file and with the merchant's own cards, in two queries.
+
+    Card numbers are compared with this merchant's cards only: another
+    merchant's number must look free here (see the module docstring).
+    """
     emails = {row.email.lower() for row in rows if row.email}
     numbers = {row.card_number for row in rows if row.card_number}
     enrolled = set(
@@ -192,7 +208,11 @@ def _check_against_existing(rows: list[ImportRow], *, program: Program) -> None:
         .filter(email_lower__in=emails)
         .values_list("email_lower", flat=True)
     )
-    taken_numbers = set(LoyaltyCard.objects.filter(card_number__in=numbers).values_list("card_number", flat=True))
+    taken_numbers = set(
+        LoyaltyCard.objects.filter(merchant_id=program.merchant_id, card_number__in=numbers).values_list(
+            "card_number", flat=True
+        )
+    )
     seen_emails, seen_numbers = set(), set()
     for row in rows:
         email = row.email.lower()
@@ -203,7 +223,7 @@ def _check_against_existing(rows: list[ImportRow], *, program: Program) -> None:
         seen_emails.add(email)
         if row.card_number:
             if row.card_number in taken_numbers:
-                row.errors.append(_("Card number already in use."))
+                row.errors.append(_(CARD_NUMBER_UNAVAILABLE))
             elif row.card_number in seen_numbers:
                 row.errors.append(_("This card number appears earlier in the file."))
             seen_numbers.add(row.card_number)
@@ -318,10 +338,8 @@ def card_import_run(*, import_id: str) -> dict | None:
             state["failed"].append(
                 {"line": row["line"], "email": row["email"], "error": _("This customer already has a card.")}
             )
-        except IntegrityError:
-            state["failed"].append(
-                {"line": row["line"], "email": row["email"], "error": _("Card number already in use.")}
-            )
+        except IntegrityError:  # the unique card number: taken since the preview, or by another merchant
+            state["failed"].append({"line": row["line"], "email": row["email"], "error": _(CARD_NUMBER_UNAVAILABLE)})
         except LoyaltyError as error:
             state["failed"].append({"line": row["line"], "email": row["email"], "error": str(error.message)})
         state["processed"] = index

@@ -1,10 +1,14 @@
 """Card screens: search, filters, read-only history, and actions that go through the domain."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from loyalty.models import AdminAuditLog, LoyaltyTransaction, TransactionType
+from loyalty.models import AdminAuditLog, LoyaltyCard, LoyaltyTransaction, TransactionType
 from tests.admin.conftest import ledger_sums
 from tests.wallet.apple.conftest import apple_settings, dev_certificates  # noqa: F401  (Apple Wallet on)
 
@@ -143,9 +147,35 @@ def test_actions_ignore_cards_of_another_merchant(world, clients):
     assert other.is_active
 
 
-def test_resend_card_link_sends_the_customer_an_email(world, clients):
-    _action(clients["owner"], "resend_card_link", [world.alpha.card])
+def test_resend_card_link_sends_the_customer_an_email(world, clients, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail leaves after the commit
+        _action(clients["owner"], "resend_card_link", [world.alpha.card])
     assert [message.to for message in mail.outbox] == [[world.alpha.card.customer.email]]
+    assert AdminAuditLog.objects.filter(
+        action="action", object_id=str(world.alpha.card.pk), summary__startswith="card link sent"
+    ).exists()
+
+
+def test_resend_card_link_is_sent_within_the_public_ten_minutes_and_restarts_them(
+    world, clients, django_capture_on_commit_callbacks
+):
+    """The merchant's explicit resend is not held to the public window; a public request right after it is."""
+    card = world.alpha.card
+    LoyaltyCard.objects.filter(pk=card.pk).update(card_link_sent_at=timezone.now() - timedelta(minutes=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _action(clients["owner"], "resend_card_link", [card])
+    with django_capture_on_commit_callbacks(execute=True):
+        again = Client().post(
+            f"/api/v1/loyalty/enroll/{world.alpha.store.code}",
+            {"email": card.customer.email, "full_name": "X", "accept_terms": True},
+            content_type="application/json",
+        )
+
+    assert again.status_code == 202
+    assert [message.to for message in mail.outbox] == [[card.customer.email]]
+    card.refresh_from_db()
+    assert timezone.now() - card.card_link_sent_at < timedelta(seconds=30)
 
 
 def test_resync_wallet_passes_moves_the_apple_pass_so_devices_fetch_it_again(

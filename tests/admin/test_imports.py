@@ -15,6 +15,8 @@ from tests.admin.conftest import ledger_sums
 pytestmark = pytest.mark.django_db
 
 VALID_NUMBER = "40000000001" + luhn_check_digit("40000000001")
+FREE_NUMBER = "40000000002" + luhn_check_digit("40000000002")
+NUMBER_UNAVAILABLE = "This card number cannot be used; leave it empty to get a new one."
 
 
 def _csv(world, *lines):
@@ -37,7 +39,7 @@ def test_preview_reports_each_bad_row_and_writes_nothing(world, clients):
         f"{world.alpha.card.customer.email};Already Here;1;1;",
         "paper.one@example.com;Twice;1;1;",
         "paper.three@example.com;Wrong Number;0;10;123456789012",
-        f"paper.four@example.com;Taken Number;0;10;{world.beta.card.card_number}",
+        f"paper.four@example.com;Taken Number;0;10;{world.alpha.second_store_card.card_number}",
     )
     cards_before = LoyaltyCard.objects.count()
     response = _upload(clients["owner"], content)
@@ -52,7 +54,7 @@ def test_preview_reports_each_bad_row_and_writes_nothing(world, clients):
         "This customer already has a card.",
         "This e-mail address appears earlier in the file.",
         "“123456789012” is not a valid 12-digit card number",
-        "Card number already in use.",
+        NUMBER_UNAVAILABLE,
     ):
         assert message in page, message
     assert LoyaltyCard.objects.count() == cards_before
@@ -146,3 +148,38 @@ def test_points_for_a_stamps_only_program_are_refused(world):
     Program.objects.filter(pk=world.alpha.program.pk).update(loyalty_type="stamps")
     preview = card_import_preview(merchant=world.alpha.merchant, data=_csv(world, "s@example.com;S;1;50;"))
     assert preview.rows[0].errors == ["Your program has no points; leave the points column empty or 0."]
+
+
+def test_the_import_never_tells_whether_another_merchant_uses_a_card_number(world):
+    """Card numbers are unique platform-wide: another merchant's number looks free in the preview, and
+    fails at import with the same words as a number of one's own."""
+    actor = Actor(merchant=world.alpha.merchant, role="owner", channel=Channel.ADMIN, user=world.owner)
+    beta_card = world.beta.card
+    beta_before = (beta_card.customer_id, beta_card.card_number, beta_card.points_balance)
+    own_number = world.alpha.second_store_card.card_number
+    content = _csv(
+        world,
+        f"free@example.com;Free;1;1;{FREE_NUMBER}",
+        f"beta.number@example.com;Beta Number;1;1;{beta_card.card_number}",
+        f"own.number@example.com;Own Number;1;1;{own_number}",
+    )
+
+    preview = card_import_preview(merchant=world.alpha.merchant, data=content)
+
+    free, beta, own = preview.rows
+    assert free.errors == beta.errors == []  # the preview looks exactly as for a number nobody has
+    assert own.errors == [NUMBER_UNAVAILABLE]  # the merchant's own card: it knows that number anyway
+
+    # Between preview and import the free number is taken by one of alpha's own cards.
+    import_id = card_import_stage(actor=actor, preview=preview)
+    LoyaltyCard.objects.filter(pk=world.alpha.card.pk).update(card_number=FREE_NUMBER)
+    state = card_import_start(actor=actor, import_id=import_id)
+
+    assert state["imported"] == 0
+    assert state["failed"] == [
+        {"line": 2, "email": "free@example.com", "error": NUMBER_UNAVAILABLE},
+        {"line": 3, "email": "beta.number@example.com", "error": NUMBER_UNAVAILABLE},
+    ]
+    assert not LoyaltyCard.objects.filter(customer__email__in=["free@example.com", "beta.number@example.com"]).exists()
+    beta_card.refresh_from_db()
+    assert (beta_card.customer_id, beta_card.card_number, beta_card.points_balance) == beta_before

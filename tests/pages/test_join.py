@@ -1,10 +1,12 @@
 """The join page: what a customer sees and what happens when they sign up."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, MerchantSettings, TransactionType
 from tests import factories
@@ -141,10 +143,13 @@ def test_inactive_store_merchant_or_program_shows_unavailable(client, merchant, 
 # --- POST: a new customer ----------------------------------------------------------------------
 
 
-def test_new_customer_lands_on_their_card_page_in_the_chosen_language(client, store, program):
-    response = client.post(
-        join_url(store), join_data(phone="+352 621 123 456"), HTTP_USER_AGENT="Phone/1.0", REMOTE_ADDR="203.0.113.7"
-    )
+def test_new_customer_lands_on_their_card_page_in_the_chosen_language(
+    client, store, program, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            join_url(store), join_data(phone="+352 621 123 456"), HTTP_USER_AGENT="Phone/1.0", REMOTE_ADDR="203.0.113.7"
+        )
 
     customer = Customer.objects.get(email="lea.muller@example.com")
     card = LoyaltyCard.objects.get(customer=customer)
@@ -226,10 +231,15 @@ def test_the_form_is_csrf_protected(store, program):
 # --- POST: an e-mail that already has a card ------------------------------------------------------------
 
 
-def test_existing_email_gets_the_link_by_email_and_never_sees_the_card(client, store, program):
+def test_existing_email_gets_the_link_by_email_and_never_sees_the_card(
+    client, store, program, django_capture_on_commit_callbacks
+):
     card = factories.make_card(store, email="Lea.Muller@example.com", language="de")
 
-    response = client.post(join_url(store, "fr"), join_data(email="lea.muller@EXAMPLE.com", full_name="Someone Else"))
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail leaves after the commit
+        response = client.post(
+            join_url(store, "fr"), join_data(email="lea.muller@EXAMPLE.com", full_name="Someone Else")
+        )
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -248,11 +258,13 @@ def test_existing_email_gets_the_link_by_email_and_never_sees_the_card(client, s
     assert card.customer.full_name != "Someone Else"
 
 
-def test_the_link_is_not_mailed_again_within_ten_minutes(client, store, program):
-    factories.make_card(store, email="lea.muller@example.com")
+def test_the_link_is_not_mailed_again_within_ten_minutes(client, store, program, django_capture_on_commit_callbacks):
+    card = factories.make_card(store, email="lea.muller@example.com")
 
-    first = client.post(join_url(store), join_data())
-    second = client.post(join_url(store), join_data())
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(join_url(store), join_data())
+    with django_capture_on_commit_callbacks(execute=True):
+        second = client.post(join_url(store), join_data())
 
     def without_csrf(response):
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
@@ -260,14 +272,39 @@ def test_the_link_is_not_mailed_again_within_ten_minutes(client, store, program)
     assert without_csrf(first) == without_csrf(second)  # the page does not tell that nothing was sent
     assert len(mail.outbox) == 1
 
+    # Once the ten minutes are over (the window is kept on the card, not in a cache), the link goes again.
+    LoyaltyCard.objects.filter(pk=card.pk).update(card_link_sent_at=timezone.now() - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        third = client.post(join_url(store), join_data())
+    assert without_csrf(third) == without_csrf(first)
+    assert len(mail.outbox) == 2
 
-def test_a_known_customer_without_this_card_gets_it_by_email(client, store, program):
+
+def test_the_join_page_and_the_public_api_share_the_ten_minutes(
+    client, store, program, django_capture_on_commit_callbacks
+):
+    card = factories.make_card(store, email="lea.muller@example.com")
+    api_body = {"email": "lea.muller@example.com", "full_name": "Léa", "accept_terms": True}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(join_url(store), join_data())
+    with django_capture_on_commit_callbacks(execute=True):
+        api = client.post(f"/api/v1/loyalty/enroll/{store.code}", api_body, content_type="application/json")
+
+    assert (page.status_code, api.status_code) == (200, 202)
+    assert [message.to for message in mail.outbox] == [[card.customer.email]]
+
+
+def test_a_known_customer_without_this_card_gets_it_by_email(
+    client, store, program, django_capture_on_commit_callbacks
+):
     """A customer the shop created without a card: the new card goes to their mailbox, not to this browser."""
     Customer.objects.create(
         merchant=store.merchant, email="lea.muller@example.com", full_name="Léa", preferred_language="lb"
     )
 
-    response = client.post(join_url(store), join_data())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(join_url(store), join_data())
 
     card = LoyaltyCard.objects.get(customer__email="lea.muller@example.com")
     assert response.status_code == 200
@@ -276,10 +313,13 @@ def test_a_known_customer_without_this_card_gets_it_by_email(client, store, prog
     assert f"/lb/card/{card.public_token}/" in mail.outbox[0].body
 
 
-def test_the_same_email_at_another_merchant_is_a_new_customer(client, store, program, other_store, other_program):
+def test_the_same_email_at_another_merchant_is_a_new_customer(
+    client, store, program, other_store, other_program, django_capture_on_commit_callbacks
+):
     factories.make_card(other_store, email="lea.muller@example.com")
 
-    response = client.post(join_url(store), join_data())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(join_url(store), join_data())
 
     assert response.status_code == 302
     assert Customer.objects.filter(email="lea.muller@example.com").count() == 2
@@ -289,8 +329,9 @@ def test_the_same_email_at_another_merchant_is_a_new_customer(client, store, pro
 # --- Bots and floods ----------------------------------------------------------------------------
 
 
-def test_honeypot_submissions_look_fine_but_create_nothing(client, store, program):
-    response = client.post(join_url(store), join_data(remarks="http://spam.example"))
+def test_honeypot_submissions_look_fine_but_create_nothing(client, store, program, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(join_url(store), join_data(remarks="http://spam.example"))
 
     assert response.status_code == 200
     assert LINK_SENT["fr"] in response.content.decode()

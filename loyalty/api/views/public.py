@@ -3,7 +3,8 @@
 The storefront shows what a poster in the shop would: never ids, wallet
 identifiers or anything about customers. Enrollment never reveals whether
 someone else's card exists beyond "check your e-mail": the existing card's
-link goes to that card's owner only.
+link goes to that card's owner only, and so does a new card made for an
+e-mail the merchant already knew (as on the join page).
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -17,11 +18,11 @@ from loyalty.api.context import public_actor
 from loyalty.api.throttling import EnrollThrottle, PublicThrottle
 from loyalty.api.views.base import validated
 from loyalty.exceptions import AlreadyEnrolled
-from loyalty.models import LoyaltyCard
 from loyalty.selectors.cards import storefront_get
+from loyalty.selectors.customer_pages import card_for_link_email
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.enrollment import customer_enroll
-from loyalty.services.notifications import card_link_send, card_page_url
+from loyalty.services.notifications import CardLinkReason, card_link_send, card_page_url
 from loyalty.services.wallet import wallet_links_get
 from loyalty_site.api.schema import error_responses
 
@@ -34,6 +35,10 @@ class PublicViewSet(viewsets.GenericViewSet):
     permission_classes = [AllowAny]
     lookup_field = "store_code"
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,64}"
+
+    @staticmethod
+    def _check_email():
+        return Response(s.CheckEmailSerializer({"status": "check_email"}).data, status=status.HTTP_202_ACCEPTED)
 
     def get_throttles(self):
         return [EnrollThrottle()] if self.action == "enroll" else [PublicThrottle()]
@@ -59,9 +64,10 @@ class PublicViewSet(viewsets.GenericViewSet):
         parameters=[STORE_CODE],
         request=s.PublicEnrollRequest,
         responses={
-            201: OpenApiResponse(s.PublicEnrolledSerializer, description="A new card."),
+            201: OpenApiResponse(s.PublicEnrolledSerializer, description="A new customer's new card."),
             202: OpenApiResponse(
-                s.CheckEmailSerializer, description="This e-mail already has a card: its link was e-mailed there."
+                s.CheckEmailSerializer,
+                description="This e-mail belongs to a known customer: the link to their card was e-mailed there.",
             ),
             **error_responses("STORE_NOT_FOUND", "PROGRAM_NOT_FOUND", "ENROLLMENT_CLOSED", authenticated=False),
         },
@@ -101,9 +107,16 @@ class PublicViewSet(viewsets.GenericViewSet):
                 marketing_consent=data["marketing_consent"],
             )
         except AlreadyEnrolled as already:
-            card = LoyaltyCard.objects.select_related("customer", "program").get(pk=already.details["card_id"])
-            card_link_send(card=card)
-            return Response(s.CheckEmailSerializer({"status": "check_email"}).data, status=status.HTTP_202_ACCEPTED)
+            card = card_for_link_email(merchant=store.merchant, card_id=already.details["card_id"])
+            if card is not None:
+                # At most once per card every 10 minutes, shared with the join page: no inbox flooding.
+                card_link_send(card=card, reason=CardLinkReason.ALREADY_ENROLLED)
+            return self._check_email()
         card = enrollment.card
+        if not enrollment.customer_created:
+            # The e-mail belonged to a customer already (created by the shop, without
+            # this program's card): the card goes to that mailbox, not to this client.
+            card_link_send(card=card, reason=CardLinkReason.NEW_CARD)
+            return self._check_email()
         body = {"card_url": card_page_url(card), **wallet_links_get(card=card)}
         return Response(s.PublicEnrolledSerializer(body).data, status=status.HTTP_201_CREATED)
