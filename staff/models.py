@@ -121,6 +121,11 @@ class ApiToken(models.Model):
     Keys are 256 random bits, so a fast hash is enough (nothing to brute
     force) and lookup is one indexed equality. ``store`` is null only for a
     platform administrator's token (the admin API).
+
+    ``password_fingerprint`` is a keyed HMAC of the user's password hash when
+    the token was issued (as Django's session auth hash is for sessions): a
+    password changed by any path — a form, ``set_password`` in a shell — no
+    longer matches it, and the token stops at its next request.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
@@ -128,6 +133,7 @@ class ApiToken(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     key_digest = models.CharField(max_length=64, unique=True, editable=False)
     key_prefix = models.CharField(_("key prefix"), max_length=8, editable=False)
+    password_fingerprint = models.CharField(max_length=64, editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from staff.models import ApiToken, Membership, StaffPin
 from staff.services.pins import pin_verify
 from staff.services.tokens import key_digest
+from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +224,38 @@ def test_groups_come_from_the_migration_with_their_permissions():
         codename.startswith(("add_loyaltytransaction", "change_loyaltytransaction", "delete_"))
         for codename in owners | managers
     )
+
+
+# --- API tokens follow the password -----------------------------------------------------------------------------
+
+NEW_PASSWORD = "Quiet-Harbour-5821"
+STORE_API = "/api/v1/store/loyalty/"
+
+
+def test_a_password_changed_by_the_platform_admin_stops_the_users_tokens(world, clients):
+    till = client_for(world.manager, world.alpha.store)
+    assert till.get(STORE_API + "program").status_code == 200
+
+    response = clients["superuser"].post(
+        reverse("admin:auth_user_password_change", args=[world.manager.pk]),
+        {"usable_password": "true", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert till.get(STORE_API + "program").status_code == 401
+    assert till.post(STORE_API + "cards/lookup", {"card_id": world.alpha.card.pk}, format="json").status_code == 401
+
+
+def test_a_user_changing_their_own_password_stops_their_tokens(world, clients):
+    till = client_for(world.manager, world.alpha.store)
+    colleague = client_for(world.owner, world.alpha.store)
+
+    response = clients["manager"].post(
+        reverse("admin:password_change"),
+        {"old_password": "pass-1234-word", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert till.get(STORE_API + "program").status_code == 401
+    assert colleague.get(STORE_API + "program").status_code == 200  # another user's token is not touched
+    assert clients["manager"].get(reverse("admin:index")).status_code == 200  # the session that changed it stays
