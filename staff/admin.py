@@ -20,7 +20,7 @@ from loyalty.admin.scoping import (
 from loyalty.exceptions import LoyaltyError
 from loyalty.services.audit import changes_between
 from staff.models import Membership, Role, StaffPin
-from staff.services.memberships import membership_invite, membership_update
+from staff.services.memberships import membership_invite, membership_sign_out_everywhere, membership_update
 from staff.services.pins import pin_create, pin_unlock, pin_update, validate_pin_format
 
 # --- Memberships -------------------------------------------------------------------------------
@@ -71,6 +71,7 @@ class MembershipAdmin(MerchantScopedAdmin):
     list_filter = ("role", "is_active", "merchant")
     search_fields = ("user__username", "user__email")
     list_select_related = ("user", "merchant")
+    actions = ["sign_out_everywhere"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -160,6 +161,39 @@ class MembershipAdmin(MerchantScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         """The service already saved the stores."""
+
+    @admin.action(
+        description=_("Sign out everywhere (revoke API tokens, end back-office sessions)"), permissions=["change"]
+    )
+    def sign_out_everywhere(self, request, queryset):
+        done = tokens = sessions = 0
+        for membership in queryset.select_related("user", "merchant"):
+            try:
+                result = membership_sign_out_everywhere(
+                    actor=admin_actor(request, merchant=membership.merchant), membership=membership
+                )
+            except LoyaltyError as error:
+                self.message_user(request, f"{membership}: {domain_error_text(error)}", messages.ERROR)
+                continue
+            audit(
+                request,
+                action="action",
+                obj=membership,
+                summary=(
+                    f"{membership.user} signed out everywhere: {result.tokens_revoked} token(s) revoked, "
+                    f"{result.sessions_ended} session(s) ended"
+                ),
+            )
+            done += 1
+            tokens += result.tokens_revoked
+            sessions += result.sessions_ended
+        if done:
+            self.message_user(
+                request,
+                _("%(tokens)d API token(s) revoked and %(sessions)d back-office session(s) ended.")
+                % {"tokens": tokens, "sessions": sessions},
+                messages.SUCCESS,
+            )
 
 
 # --- Staff PINs ---------------------------------------------------------------------------------

@@ -176,3 +176,8 @@ def token_authenticate(*, key: str, now: datetime | None = None) -> ApiToken | N
 
 def token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def tokens_revoke_for_user(*, user) -> int:
+    """Revoke every live token of ``user`` (all stores, the admin API's too); returns how many."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -8,9 +8,12 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from loyalty.models import AdminAuditLog
 from staff.models import ApiToken, Membership, StaffPin
+from staff.services.memberships import membership_groups_sync
 from staff.services.pins import pin_verify
 from staff.services.tokens import key_digest
+from tests import factories
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -259,3 +262,55 @@ def test_a_user_changing_their_own_password_stops_their_tokens(world, clients):
     assert till.get(STORE_API + "program").status_code == 401
     assert colleague.get(STORE_API + "program").status_code == 200  # another user's token is not touched
     assert clients["manager"].get(reverse("admin:index")).status_code == 200  # the session that changed it stays
+
+
+# --- Sign out everywhere ----------------------------------------------------------------------------------------
+
+
+def _sign_out_everywhere(client, membership):
+    return client.post(
+        reverse("admin:staff_membership_changelist"),
+        {"action": "sign_out_everywhere", "_selected_action": [membership.pk], "index": "0"},
+        follow=True,
+    )
+
+
+def test_sign_out_everywhere_revokes_the_tokens_and_ends_the_back_office_sessions(world, clients):
+    # given the manager on two tills and in the back office, and a colleague's till
+    tills = [client_for(world.manager, world.alpha.store) for _ in range(2)]
+    colleague = client_for(world.staff, world.alpha.store)
+    assert clients["manager"].get(reverse("admin:index")).status_code == 200
+
+    # when the owner signs the manager out everywhere
+    page = _sign_out_everywhere(clients["owner"], world.manager_membership).content.decode()
+
+    # then the manager's tills and session are out, nobody else's
+    assert "2 API token(s) revoked and 1 back-office session(s) ended." in page
+    for till in tills:
+        assert till.get(STORE_API + "program").status_code == 401
+    assert ApiToken.objects.filter(user=world.manager, revoked_at__isnull=True).count() == 0
+    assert clients["manager"].get(reverse("admin:index")).status_code == 302  # to the login page
+    assert colleague.get(STORE_API + "program").status_code == 200
+    assert clients["owner"].get(reverse("admin:index")).status_code == 200
+    assert AdminAuditLog.objects.filter(
+        object_type="staff.Membership", object_id=str(world.manager_membership.pk), action="action"
+    ).exists()
+
+
+def test_an_owner_cannot_sign_out_another_owner(world, clients):
+    fellow_owner = factories.make_user("owner", world.alpha.merchant, username="alpha-fellow-owner")
+    membership_groups_sync(membership=fellow_owner.membership)
+    till = client_for(fellow_owner, world.alpha.store)
+
+    page = _sign_out_everywhere(clients["owner"], fellow_owner.membership).content.decode()
+
+    assert "You cannot change this membership." in page
+    assert till.get(STORE_API + "program").status_code == 200
+    assert not ApiToken.objects.filter(user=fellow_owner, revoked_at__isnull=False).exists()
+
+
+def test_another_merchants_membership_is_not_signed_out(world, clients):
+    till = client_for(world.other_owner, world.beta.store)
+    _sign_out_everywhere(clients["owner"], world.other_owner_membership)
+    assert till.get(STORE_API + "program").status_code == 200
+    assert clients["other_owner"].get(reverse("admin:index")).status_code == 200
