@@ -33,8 +33,8 @@ class TokenState(models.TextChoices):
     ACTIVE = "active", _("active")
     REVOKED = "revoked", _("revoked")
     EXPIRED = "expired", _("expired")
-    PASSWORD_CHANGED = "password_changed", _("password changed since")
-    NO_ACCESS = "no_access", _("no access any more")  # user, membership, store or merchant off; store taken away
+    PASSWORD_CHANGED = "password_changed", _("password changed")
+    NO_ACCESS = "no_access", _("access withdrawn")  # user, membership, store or merchant off; store taken away
 
 
 class InvalidCredentials(LoyaltyError):

@@ -24,6 +24,7 @@ TENANT_OBJECTS = {
     "loyalty.adminauditlog": "audit_entry",
     "staff.membership": "membership",
     "staff.staffpin": "pin",
+    "staff.apitoken": "api_token",
     "wallet.applepass": "apple_pass",
     "wallet.googlewalletobject": "google_object",
 }
@@ -39,6 +40,7 @@ OWNER_SEES = {
     "loyalty.adminauditlog": 200,
     "staff.membership": 200,
     "staff.staffpin": 200,
+    "staff.apitoken": 200,
 }
 MANAGER_SEES = {"loyalty.loyaltycard": 200, "loyalty.loyaltytransaction": 200, "staff.staffpin": 200}
 OWNER_ADDS = {"loyalty.store", "staff.membership", "staff.staffpin"}

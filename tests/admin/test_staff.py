@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from loyalty.models import AdminAuditLog
 from staff.models import ApiToken, Membership, StaffPin
@@ -285,7 +286,7 @@ def test_sign_out_everywhere_revokes_the_tokens_and_ends_the_back_office_session
     page = _sign_out_everywhere(clients["owner"], world.manager_membership).content.decode()
 
     # then the manager's tills and session are out, nobody else's
-    assert "2 API token(s) revoked and 1 back-office session(s) ended." in page
+    assert "3 API token(s) revoked and 1 back-office session(s) ended." in page  # the world's till too
     for till in tills:
         assert till.get(STORE_API + "program").status_code == 401
     assert ApiToken.objects.filter(user=world.manager, revoked_at__isnull=True).count() == 0
@@ -314,3 +315,94 @@ def test_another_merchants_membership_is_not_signed_out(world, clients):
     _sign_out_everywhere(clients["owner"], world.other_owner_membership)
     assert till.get(STORE_API + "program").status_code == 200
     assert clients["other_owner"].get(reverse("admin:index")).status_code == 200
+
+
+# --- The API tokens page ----------------------------------------------------------------------------------------
+
+
+def _token_url(view, *args):
+    return reverse(f"admin:staff_apitoken_{view}", args=args)
+
+
+def test_owner_lists_their_merchants_tokens_with_device_use_and_status(world, clients):
+    alpha_token, beta_token = world.alpha.api_token, world.beta.api_token
+    till = APIClient(HTTP_AUTHORIZATION=f"Token {world.alpha.api_token_key}")
+    assert till.get(STORE_API + "program").status_code == 200  # records the last use
+
+    page = clients["owner"].get(_token_url("changelist"))
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    for heading in ("User", "Role", "Store", "Device (User-Agent)", "Created", "Last used", "Expires at", "Status"):
+        assert heading in text, heading
+    assert "alpha-manager" in text and "Till/2.1 (iPad)" in text
+    assert '<td class="field-role">Manager</td>' in text and '<td class="field-status">active</td>' in text
+    assert ApiToken.objects.get(pk=alpha_token.pk).last_used_at is not None
+    assert world.other_owner.username not in text  # merchant B's till
+    assert clients["owner"].get(_token_url("change", beta_token.pk)).status_code == 404
+    assert clients["owner"].get(_token_url("change", alpha_token.pk)).status_code == 200
+
+
+def test_owner_revokes_a_till_token_and_it_stops(world, clients):
+    till = client_for(world.staff, world.alpha.store)
+    assert till.get(STORE_API + "program").status_code == 200
+
+    response = clients["owner"].post(
+        _token_url("changelist"),
+        {"action": "revoke_tokens", "_selected_action": [till.token.pk], "index": "0"},
+        follow=True,
+    )
+
+    assert "1 token(s) revoked." in response.content.decode()
+    assert till.get(STORE_API + "program").status_code == 401
+    assert ApiToken.objects.get(pk=world.alpha.api_token.pk).revoked_at is None  # only the one chosen
+    assert AdminAuditLog.objects.filter(
+        object_type="staff.ApiToken", object_id=str(till.token.pk), merchant=world.alpha.merchant
+    ).exists()
+    assert "revoked" in clients["owner"].get(_token_url("change", till.token.pk)).content.decode()
+
+
+def test_revoking_another_merchants_token_changes_nothing(world, clients):
+    beta_token = world.beta.api_token
+    clients["owner"].post(
+        _token_url("changelist"), {"action": "revoke_tokens", "_selected_action": [beta_token.pk], "index": "0"}
+    )
+    assert ApiToken.objects.get(pk=beta_token.pk).revoked_at is None
+    assert clients["owner"].post(_token_url("change", beta_token.pk), {}).status_code == 404
+
+
+def test_the_status_says_why_a_token_no_longer_works(world, clients):
+    world.manager.set_password(NEW_PASSWORD)
+    world.manager.save()
+    page = clients["owner"].get(_token_url("change", world.alpha.api_token.pk)).content.decode()
+    assert '<div class="readonly">password changed</div>' in page
+
+
+def test_managers_do_not_see_the_tokens_page_and_platform_admins_see_every_token(world, clients):
+    admin_api_token = client_for(world.superuser).token
+    assert clients["manager"].get(_token_url("changelist")).status_code == 403
+    assert clients["manager"].get(_token_url("change", world.alpha.api_token.pk)).status_code == 403
+
+    text = clients["superuser"].get(_token_url("changelist")).content.decode()
+    assert "alpha-manager" in text and world.other_owner.username in text
+    assert _token_url("change", admin_api_token.pk) in text and "platform administrator" in text
+
+
+def test_no_token_key_prefix_or_hash_on_the_token_pages(world, clients):
+    token = world.alpha.api_token
+    clients["owner"].post(
+        _token_url("changelist"), {"action": "revoke_tokens", "_selected_action": [token.pk], "index": "0"}
+    )
+    pages = [
+        clients["owner"].get(_token_url("changelist")),
+        clients["owner"].get(_token_url("change", token.pk)),
+        clients["owner"].get(_token_url("history", token.pk)),
+        clients["owner"].get(reverse("admin:loyalty_adminauditlog_changelist")),
+        clients["superuser"].get(_token_url("changelist")),
+        clients["superuser"].get(_token_url("change", token.pk)),
+    ]
+    for response in pages:
+        text = response.content.decode()
+        assert response.status_code == 200
+        for secret in (world.alpha.api_token_key, token.key_prefix, token.key_digest, token.password_fingerprint):
+            assert secret not in text, response.request["PATH_INFO"]
