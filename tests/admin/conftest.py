@@ -120,7 +120,10 @@ def world(db) -> World:
     superuser = factories.make_admin()
     for side, user in ((alpha, manager), (beta, other_owner)):
         issued = token_issue(
-            username=user.username, password=factories.PASSWORD, store_code=side.store.code, user_agent="Till/2.1 (iPad)"
+            username=user.username,
+            password=factories.PASSWORD,
+            store_code=side.store.code,
+            user_agent="Till/2.1 (iPad)",
         )
         side.api_token, side.api_token_key = issued.token, issued.key
     return World(
