@@ -1,11 +1,14 @@
-"""Back office for memberships (invite managers and staff to named stores) and staff PINs.
+"""Back office for memberships (invite managers and staff to named stores), staff PINs and API tokens.
 
-Both save through ``staff.services``; the forms only validate. A PIN is
-write-only: typed twice, hashed by the service, never shown back.
+All save through ``staff.services``; the forms only validate. A PIN is
+write-only: typed twice, hashed by the service, never shown back. API tokens
+are listed read-only (never their key, its prefix or a hash) and revoked.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin.scoping import (
@@ -19,9 +22,10 @@ from loyalty.admin.scoping import (
 )
 from loyalty.exceptions import LoyaltyError
 from loyalty.services.audit import changes_between
-from staff.models import Membership, Role, StaffPin
-from staff.services.memberships import membership_invite, membership_update
+from staff.models import ApiToken, Membership, Role, StaffPin
+from staff.services.memberships import membership_invite, membership_sign_out_everywhere, membership_update
 from staff.services.pins import pin_create, pin_unlock, pin_update, validate_pin_format
+from staff.services.tokens import token_revoke, token_state, tokens_with_access
 
 # --- Memberships -------------------------------------------------------------------------------
 
@@ -71,6 +75,7 @@ class MembershipAdmin(MerchantScopedAdmin):
     list_filter = ("role", "is_active", "merchant")
     search_fields = ("user__username", "user__email")
     list_select_related = ("user", "merchant")
+    actions = ["sign_out_everywhere"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -160,6 +165,39 @@ class MembershipAdmin(MerchantScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         """The service already saved the stores."""
+
+    @admin.action(
+        description=_("Sign out everywhere (revoke API tokens, end back-office sessions)"), permissions=["change"]
+    )
+    def sign_out_everywhere(self, request, queryset):
+        done = tokens = sessions = 0
+        for membership in queryset.select_related("user", "merchant"):
+            try:
+                result = membership_sign_out_everywhere(
+                    actor=admin_actor(request, merchant=membership.merchant), membership=membership
+                )
+            except LoyaltyError as error:
+                self.message_user(request, f"{membership}: {domain_error_text(error)}", messages.ERROR)
+                continue
+            audit(
+                request,
+                action="action",
+                obj=membership,
+                summary=(
+                    f"{membership.user} signed out everywhere: {result.tokens_revoked} token(s) revoked, "
+                    f"{result.sessions_ended} session(s) ended"
+                ),
+            )
+            done += 1
+            tokens += result.tokens_revoked
+            sessions += result.sessions_ended
+        if done:
+            self.message_user(
+                request,
+                _("%(tokens)d API token(s) revoked and %(sessions)d back-office session(s) ended.")
+                % {"tokens": tokens, "sessions": sessions},
+                messages.SUCCESS,
+            )
 
 
 # --- Staff PINs ---------------------------------------------------------------------------------
@@ -289,3 +327,56 @@ class StaffPinAdmin(MerchantScopedAdmin):
             )
 
         self._each_pin(request, queryset.filter(is_active=True), deactivate, _("%(count)d PIN(s) deactivated."))
+
+
+# --- API tokens ---------------------------------------------------------------------------------------------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(MerchantScopedAdmin):
+    """The tills and scripts signed in to the merchant's stores: who, where, on what, when last; and "Revoke".
+
+    Owners see their merchant's tokens, platform administrators every token
+    (their own admin-API tokens too); managers have no permission for it.
+    """
+
+    list_display = ("user", "role", "store", "device", "created_at", "last_used_at", "expires_at", "status")
+    list_filter = ("store",)
+    search_fields = ("user__username",)
+    fields = ("user", "role", "store", "user_agent", "created_at", "last_used_at", "expires_at", "revoked_at", "status")
+    readonly_fields = fields
+    actions = ["revoke_tokens"]
+
+    def get_queryset(self, request):
+        # The status column reads what authentication reads, in the list's own query.
+        return tokens_with_access(super().get_queryset(request))
+
+    @admin.display(description=_("role"))
+    def role(self, obj):
+        if obj.membership is None:
+            return _("platform administrator")
+        return obj.membership.get_role_display()
+
+    @admin.display(description=_("device (User-Agent)"), ordering="user_agent")
+    def device(self, obj):
+        return Truncator(obj.user_agent).chars(60) or "—"
+
+    @admin.display(description=_("status"))
+    def status(self, obj):
+        return token_state(obj, now=timezone.now()).label
+
+    def has_add_permission(self, request):
+        return False  # tokens come from signing in at a till (POST /api/v1/auth/token)
+
+    def has_change_permission(self, request, obj=None):
+        # "Revoke" needs "change"; the page of a token itself stays read-only.
+        return obj is None and super().has_change_permission(request)
+
+    @admin.action(description=_("Revoke"), permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True).select_related("user", "store__merchant"):
+            token_revoke(token=token)
+            audit(request, action="action", obj=token, summary=f"API token {token} revoked")
+            revoked += 1
+        self.message_user(request, _("%(count)d token(s) revoked.") % {"count": revoked}, messages.SUCCESS)

@@ -120,19 +120,34 @@ class ApiToken(models.Model):
 
     Keys are 256 random bits, so a fast hash is enough (nothing to brute
     force) and lookup is one indexed equality. ``store`` is null only for a
-    platform administrator's token (the admin API).
+    platform administrator's token (the admin API), which belongs to no
+    merchant.
+
+    ``password_fingerprint`` is a keyed HMAC of the user's password hash when
+    the token was issued (as Django's session auth hash is for sessions): a
+    password changed by any path — a form, ``set_password`` in a shell — no
+    longer matches it, and the token stops at its next request.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    MERCHANT_LOOKUP = "store__merchant"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens")
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("store")
+    )
     key_digest = models.CharField(max_length=64, unique=True, editable=False)
     key_prefix = models.CharField(_("key prefix"), max_length=8, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    password_fingerprint = models.CharField(max_length=64, editable=False, default="")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    user_agent = models.CharField(max_length=256, blank=True)
+    user_agent = models.CharField(_("device (User-Agent)"), max_length=256, blank=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -140,4 +155,5 @@ class ApiToken(models.Model):
         verbose_name_plural = _("API tokens")
 
     def __str__(self):
-        return f"{self.key_prefix}… ({self.user})"
+        # Never the key nor its prefix: this string reaches admin pages, their history and the audit log.
+        return f"#{self.pk} · {self.user}"

@@ -22,6 +22,7 @@ from django.http import Http404, HttpResponseRedirect
 from loyalty.exceptions import LoyaltyError
 from loyalty.models import Merchant
 from loyalty.services.audit import audit_record, changes_between
+from loyalty.services.cards import cards_manageable_by
 from loyalty.services.context import Actor, Channel
 
 OWNER = "owner"
@@ -33,9 +34,13 @@ BACK_OFFICE_ROLES = (OWNER, MANAGER)
 # decide whether a manager sees them at all).
 MANAGER_STORE_LOOKUPS = {
     "loyalty.store": "pk",
-    "loyalty.loyaltycard": "enrolled_store",
     "loyalty.loyaltytransaction": "store",
     "staff.staffpin": "store",
+}
+# Models whose "theirs" is a domain rule that the store API applies too, so a
+# manager's token and the back office never disagree about a card.
+MANAGER_RULES = {
+    "loyalty.loyaltycard": cards_manageable_by,
 }
 
 
@@ -109,9 +114,13 @@ def scope_queryset(queryset, request, *, narrow_to_manager_stores: bool = True):
     if who.merchant is None or not hasattr(model, "MERCHANT_LOOKUP"):
         return queryset.none()
     queryset = queryset.for_merchant(who.merchant)
-    store_lookup = MANAGER_STORE_LOOKUPS.get(model._meta.label_lower)
-    if narrow_to_manager_stores and who.role == MANAGER and store_lookup:
-        queryset = queryset.filter(**{f"{store_lookup}__in": who.store_ids})
+    if not (narrow_to_manager_stores and who.role == MANAGER):
+        return queryset
+    label = model._meta.label_lower
+    if label in MANAGER_RULES:
+        return MANAGER_RULES[label](queryset, user=who.user, role=who.role)
+    if label in MANAGER_STORE_LOOKUPS:
+        return queryset.filter(**{f"{MANAGER_STORE_LOOKUPS[label]}__in": who.store_ids})
     return queryset
 
 

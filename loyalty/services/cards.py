@@ -1,15 +1,16 @@
-"""Naming and locking a card; card status changes."""
+"""Naming and locking a card; who may manage which card; card status changes."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.exceptions import CardNotFound, ValidationFailed
 from loyalty.lock_objects import card_qs_for_update
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, TransactionType
+from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Store, TransactionType
 from loyalty.services.context import Actor
 from loyalty.services.identifiers import is_valid_card_number
 from loyalty.services.ledger import ledger_record
@@ -52,6 +53,30 @@ def card_get_locked(*, merchant: Merchant, card_ref: CardRef) -> LoyaltyCard:
         raise CardNotFound() from None
 
 
+def cards_manageable_by(cards: QuerySet, *, user, role: str | None) -> QuerySet:
+    """``cards`` narrowed to those ``user`` may manage: see in the back office, deactivate, reactivate.
+
+    The one rule of the back office and the store API alike. Owners, platform
+    administrators and the system (no role) manage every card of the merchant;
+    a manager the cards whose home store (where the customer enrolled) is one
+    of the stores of their membership. Till operations are not narrowed by it:
+    a card earns and spends at every store of its merchant.
+    """
+    if role is None or role == "owner":
+        return cards
+    their_stores = Store.objects.filter(memberships__user=user, memberships__is_active=True)
+    return cards.filter(enrolled_store__in=their_stores)
+
+
+def _card_to_manage_locked(*, actor: Actor, card_ref: CardRef) -> LoyaltyCard:
+    """Like :func:`card_get_locked`, and a card the actor may not manage is not found either."""
+    cards = cards_manageable_by(card_qs_for_update(merchant=actor.merchant), user=actor.user, role=actor.role)
+    try:
+        return cards.get(**card_ref.lookup())
+    except LoyaltyCard.DoesNotExist:
+        raise CardNotFound() from None
+
+
 @dataclass(frozen=True)
 class CardStatusChanged:
     card: LoyaltyCard
@@ -61,7 +86,7 @@ class CardStatusChanged:
 @transaction.atomic
 def card_deactivate(*, actor: Actor, card_ref: CardRef, reason: str, now: datetime | None = None) -> CardStatusChanged:
     now = now or timezone.now()
-    card = card_get_locked(merchant=actor.merchant, card_ref=card_ref)
+    card = _card_to_manage_locked(actor=actor, card_ref=card_ref)
     card.is_active = False
     card.deactivated_at = now
     card.deactivation_reason = reason[:200]
@@ -73,7 +98,7 @@ def card_deactivate(*, actor: Actor, card_ref: CardRef, reason: str, now: dateti
 @transaction.atomic
 def card_reactivate(*, actor: Actor, card_ref: CardRef, reason: str = "", now: datetime | None = None) -> CardStatusChanged:
     now = now or timezone.now()
-    card = card_get_locked(merchant=actor.merchant, card_ref=card_ref)
+    card = _card_to_manage_locked(actor=actor, card_ref=card_ref)
     card.is_active = True
     card.deactivated_at = None
     card.deactivation_reason = ""

@@ -5,12 +5,16 @@ Django permissions follow the role through two groups created by the
 :func:`membership_groups_sync`, which every write here calls. Staff (till)
 accounts get no group and ``is_staff=False``: they cannot enter the back
 office. Narrowing a membership's stores, or deactivating it, revokes the
-scanner-app tokens of the stores it no longer covers at once.
+scanner-app tokens of the stores it no longer covers at once;
+:func:`membership_sign_out_everywhere` revokes them all and ends the user's
+back-office sessions.
 """
 
 from dataclasses import dataclass
+from importlib import import_module
 
-from django.contrib.auth import get_user_model, password_validation
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model, password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -21,6 +25,7 @@ from loyalty.exceptions import PermissionDenied, ValidationFailed
 from loyalty.models import Store
 from loyalty.services.context import Actor
 from staff.models import ApiToken, Membership, Role
+from staff.services.tokens import tokens_revoke_for_user
 
 OWNERS_GROUP = "Merchant owners"
 MANAGERS_GROUP = "Merchant managers"
@@ -31,6 +36,13 @@ ROLE_GROUPS = {Role.OWNER: OWNERS_GROUP, Role.MANAGER: MANAGERS_GROUP}
 class MembershipChanged:
     membership: Membership
     tokens_revoked: int
+
+
+@dataclass(frozen=True)
+class SignedOutEverywhere:
+    membership: Membership
+    tokens_revoked: int
+    sessions_ended: int
 
 
 def membership_groups_sync(*, membership: Membership) -> None:
@@ -53,6 +65,14 @@ def _allowed_roles(actor: Actor) -> set[str]:
     if actor.role is None and actor.user is not None and actor.user.is_superuser:
         return {Role.OWNER, Role.MANAGER, Role.STAFF}
     return set()
+
+
+def _check_may_change(actor: Actor, membership: Membership, role: str | None = None) -> None:
+    if membership.merchant_id != actor.merchant.pk:
+        raise PermissionDenied(_("This membership is not of your business."))
+    allowed = _allowed_roles(actor)
+    if membership.role not in allowed or (role is not None and role not in allowed):
+        raise PermissionDenied(_("You cannot change this membership."))
 
 
 def _checked_stores(actor: Actor, stores) -> list[Store]:
@@ -102,11 +122,7 @@ def membership_invite(*, actor: Actor, username: str, email: str, role: str, sto
 def membership_update(
     *, actor: Actor, membership: Membership, role: str | None = None, stores=None, is_active: bool | None = None
 ) -> MembershipChanged:
-    if membership.merchant_id != actor.merchant.pk:
-        raise PermissionDenied(_("This membership is not of your business."))
-    allowed = _allowed_roles(actor)
-    if membership.role not in allowed or (role is not None and role not in allowed):
-        raise PermissionDenied(_("You cannot change this membership."))
+    _check_may_change(actor, membership, role)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if role is not None:
         membership.role = role
@@ -118,3 +134,39 @@ def membership_update(
     revoked = _revoke_uncovered_tokens(membership)
     membership_groups_sync(membership=membership)
     return MembershipChanged(membership=membership, tokens_revoked=revoked)
+
+
+def _sessions_end(*, user) -> int:
+    """Delete the user's live sessions; how many.
+
+    Sessions are signed blobs, so finding a user's means reading each live one.
+    Only back-office logins create sessions (the customer pages and the API keep
+    none), so the table is as small as the number of signed-in owners and
+    managers. A session engine that cannot be listed (cache, signed cookies)
+    ends nothing here; a password change still ends those sessions.
+    """
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(session_store, "get_model_class"):
+        return 0
+    live = session_store.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    ended = 0
+    for session in live.iterator():
+        if session_store().decode(session.session_data).get(SESSION_KEY) == str(user.pk):
+            session_store(session_key=session.session_key).delete()  # the cache too, for cached_db
+            ended += 1
+    return ended
+
+
+@transaction.atomic
+def membership_sign_out_everywhere(*, actor: Actor, membership: Membership) -> SignedOutEverywhere:
+    """Revoke every API token of the membership's user and end their back-office sessions.
+
+    For a lost phone or a departing employee whose password is not known: the
+    same people who may change the membership may do this.
+    """
+    _check_may_change(actor, membership)
+    return SignedOutEverywhere(
+        membership=membership,
+        tokens_revoked=tokens_revoke_for_user(user=membership.user),
+        sessions_ended=_sessions_end(user=membership.user),
+    )

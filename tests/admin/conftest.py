@@ -11,8 +11,9 @@ from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.cards import CardRef
 from loyalty.services.context import Actor, Channel
 from loyalty.services.points import points_earn
-from staff.models import Membership, StaffPin
+from staff.models import ApiToken, Membership, StaffPin
 from staff.services.memberships import membership_groups_sync
+from staff.services.tokens import token_issue
 from tests import factories
 from tests.browser.conftest import browser, chromium_executables, screenshot, wait_for  # noqa: F401  (shared fixtures)
 from wallet.models import ApplePass, GoogleWalletObject
@@ -31,6 +32,8 @@ class MerchantWorld:
     audit_entry: AdminAuditLog
     apple_pass: ApplePass
     google_object: GoogleWalletObject
+    api_token: ApiToken | None = None  # a till signed in at ``store`` (set once the world has its users)
+    api_token_key: str = ""
 
     @property
     def transaction(self) -> LoyaltyTransaction:
@@ -115,6 +118,14 @@ def world(db) -> World:
     staff = _user("staff", alpha.merchant, [alpha.store], "alpha-staff")
     other_owner = _user("owner", beta.merchant, [beta.store], "beta-owner")
     superuser = factories.make_admin()
+    for side, user in ((alpha, manager), (beta, other_owner)):
+        issued = token_issue(
+            username=user.username,
+            password=factories.PASSWORD,
+            store_code=side.store.code,
+            user_agent="Till/2.1 (iPad)",
+        )
+        side.api_token, side.api_token_key = issued.token, issued.key
     return World(
         alpha=alpha,
         beta=beta,

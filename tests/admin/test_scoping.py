@@ -8,7 +8,11 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from loyalty.models import Merchant
+from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant
+from staff.services.memberships import membership_groups_sync
+from tests import factories
+from tests.admin.conftest import logged_in
+from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +28,7 @@ TENANT_OBJECTS = {
     "loyalty.adminauditlog": "audit_entry",
     "staff.membership": "membership",
     "staff.staffpin": "pin",
+    "staff.apitoken": "api_token",
     "wallet.applepass": "apple_pass",
     "wallet.googlewalletobject": "google_object",
 }
@@ -39,6 +44,7 @@ OWNER_SEES = {
     "loyalty.adminauditlog": 200,
     "staff.membership": 200,
     "staff.staffpin": 200,
+    "staff.apitoken": 200,
 }
 MANAGER_SEES = {"loyalty.loyaltycard": 200, "loyalty.loyaltytransaction": 200, "staff.staffpin": 200}
 OWNER_ADDS = {"loyalty.store", "staff.membership", "staff.staffpin"}
@@ -127,6 +133,37 @@ def test_manager_does_not_see_cards_of_another_store_of_the_merchant(world, clie
     assert world.alpha.card.card_number in listing
     assert other_store_card.card_number not in listing
     assert clients["owner"].get(_url("loyalty.loyaltycard", "change", other_store_card.pk)).status_code == 200
+
+
+def test_one_rule_for_a_managers_cards_in_the_store_api_and_the_back_office(world, clients):
+    # given a card whose home store (where its customer enrolled) is not the manager's
+    card = world.alpha.second_store_card
+    ledger = LoyaltyTransaction.objects.filter(card=card).count()
+    till = client_for(world.manager, world.alpha.store)
+    changelist = _url("loyalty.loyaltycard", "changelist")
+    deactivate = {"action": "deactivate_cards", "_selected_action": [card.pk], "index": "0"}
+
+    # when the manager tries both doors, then both say "no such card" and nothing changes
+    api = till.post(f"/api/v1/store/loyalty/cards/{card.pk}/deactivate", {"reason": "x"}, format="json")
+    assert (api.status_code, api.json()["error"]["code"]) == (404, "CARD_NOT_FOUND")
+    assert clients["manager"].get(_url("loyalty.loyaltycard", "change", card.pk)).status_code == 404
+    clients["manager"].post(changelist, deactivate)
+    assert LoyaltyCard.objects.get(pk=card.pk).is_active
+    assert LoyaltyTransaction.objects.filter(card=card).count() == ledger
+
+    # and a manager of the card's home store may, through both doors
+    station_manager = factories.make_user(
+        "manager", world.alpha.merchant, stores=[world.alpha.second_store], username="alpha-station-manager"
+    )
+    membership_groups_sync(membership=station_manager.membership)
+    back_office = logged_in(station_manager)
+    assert back_office.get(_url("loyalty.loyaltycard", "change", card.pk)).status_code == 200
+    api = client_for(station_manager, world.alpha.second_store).post(
+        f"/api/v1/store/loyalty/cards/{card.pk}/deactivate", {"reason": "Lost"}, format="json"
+    )
+    assert api.status_code == 201 and not LoyaltyCard.objects.get(pk=card.pk).is_active
+    back_office.post(changelist, {**deactivate, "action": "reactivate_cards"})
+    assert LoyaltyCard.objects.get(pk=card.pk).is_active
 
 
 @pytest.mark.parametrize("label", registered_labels())

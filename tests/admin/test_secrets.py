@@ -1,4 +1,4 @@
-"""No secret on any admin page: PIN hashes and digests, pass tokens, card credentials."""
+"""No secret on any admin page: PIN hashes and digests, pass tokens, card credentials, API token keys and hashes."""
 
 import pytest
 from django.contrib import admin
@@ -14,6 +14,8 @@ def _secrets(world):
     for side in (world.alpha, world.beta):
         values += [side.pin.pin_hash, side.pin.lookup_digest, side.apple_pass.authentication_token]
         values += [side.card.qr_code_data, side.card.public_token]
+        values += [side.api_token_key, side.api_token_key[:8], side.api_token.key_digest]
+        values += [side.api_token.password_fingerprint]
     return values
 
 

@@ -7,10 +7,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from loyalty.models import AdminAuditLog
 from staff.models import ApiToken, Membership, StaffPin
+from staff.services.memberships import membership_groups_sync
 from staff.services.pins import pin_verify
 from staff.services.tokens import key_digest
+from tests import factories
+from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +228,181 @@ def test_groups_come_from_the_migration_with_their_permissions():
         codename.startswith(("add_loyaltytransaction", "change_loyaltytransaction", "delete_"))
         for codename in owners | managers
     )
+
+
+# --- API tokens follow the password -----------------------------------------------------------------------------
+
+NEW_PASSWORD = "Quiet-Harbour-5821"
+STORE_API = "/api/v1/store/loyalty/"
+
+
+def test_a_password_changed_by_the_platform_admin_stops_the_users_tokens(world, clients):
+    till = client_for(world.manager, world.alpha.store)
+    assert till.get(STORE_API + "program").status_code == 200
+
+    response = clients["superuser"].post(
+        reverse("admin:auth_user_password_change", args=[world.manager.pk]),
+        {"usable_password": "true", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert till.get(STORE_API + "program").status_code == 401
+    assert till.post(STORE_API + "cards/lookup", {"card_id": world.alpha.card.pk}, format="json").status_code == 401
+
+
+def test_a_user_changing_their_own_password_stops_their_tokens(world, clients):
+    till = client_for(world.manager, world.alpha.store)
+    colleague = client_for(world.owner, world.alpha.store)
+
+    response = clients["manager"].post(
+        reverse("admin:password_change"),
+        {"old_password": "pass-1234-word", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert till.get(STORE_API + "program").status_code == 401
+    assert colleague.get(STORE_API + "program").status_code == 200  # another user's token is not touched
+    assert clients["manager"].get(reverse("admin:index")).status_code == 200  # the session that changed it stays
+
+
+# --- Sign out everywhere ----------------------------------------------------------------------------------------
+
+
+def _sign_out_everywhere(client, membership):
+    return client.post(
+        reverse("admin:staff_membership_changelist"),
+        {"action": "sign_out_everywhere", "_selected_action": [membership.pk], "index": "0"},
+        follow=True,
+    )
+
+
+def test_sign_out_everywhere_revokes_the_tokens_and_ends_the_back_office_sessions(world, clients):
+    # given the manager on two tills and in the back office, and a colleague's till
+    tills = [client_for(world.manager, world.alpha.store) for _ in range(2)]
+    colleague = client_for(world.staff, world.alpha.store)
+    assert clients["manager"].get(reverse("admin:index")).status_code == 200
+
+    # when the owner signs the manager out everywhere
+    page = _sign_out_everywhere(clients["owner"], world.manager_membership).content.decode()
+
+    # then the manager's tills and session are out, nobody else's
+    assert "3 API token(s) revoked and 1 back-office session(s) ended." in page  # the world's till too
+    for till in tills:
+        assert till.get(STORE_API + "program").status_code == 401
+    assert ApiToken.objects.filter(user=world.manager, revoked_at__isnull=True).count() == 0
+    assert clients["manager"].get(reverse("admin:index")).status_code == 302  # to the login page
+    assert colleague.get(STORE_API + "program").status_code == 200
+    assert clients["owner"].get(reverse("admin:index")).status_code == 200
+    assert AdminAuditLog.objects.filter(
+        object_type="staff.Membership", object_id=str(world.manager_membership.pk), action="action"
+    ).exists()
+
+
+def test_an_owner_cannot_sign_out_another_owner(world, clients):
+    fellow_owner = factories.make_user("owner", world.alpha.merchant, username="alpha-fellow-owner")
+    membership_groups_sync(membership=fellow_owner.membership)
+    till = client_for(fellow_owner, world.alpha.store)
+
+    page = _sign_out_everywhere(clients["owner"], fellow_owner.membership).content.decode()
+
+    assert "You cannot change this membership." in page
+    assert till.get(STORE_API + "program").status_code == 200
+    assert not ApiToken.objects.filter(user=fellow_owner, revoked_at__isnull=False).exists()
+
+
+def test_another_merchants_membership_is_not_signed_out(world, clients):
+    till = client_for(world.other_owner, world.beta.store)
+    _sign_out_everywhere(clients["owner"], world.other_owner_membership)
+    assert till.get(STORE_API + "program").status_code == 200
+    assert clients["other_owner"].get(reverse("admin:index")).status_code == 200
+
+
+# --- The API tokens page ----------------------------------------------------------------------------------------
+
+
+def _token_url(view, *args):
+    return reverse(f"admin:staff_apitoken_{view}", args=args)
+
+
+def test_owner_lists_their_merchants_tokens_with_device_use_and_status(world, clients):
+    alpha_token, beta_token = world.alpha.api_token, world.beta.api_token
+    till = APIClient(HTTP_AUTHORIZATION=f"Token {world.alpha.api_token_key}")
+    assert till.get(STORE_API + "program").status_code == 200  # records the last use
+
+    page = clients["owner"].get(_token_url("changelist"))
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    for heading in ("User", "Role", "Store", "Device (User-Agent)", "Created", "Last used", "Expires at", "Status"):
+        assert heading in text, heading
+    assert "alpha-manager" in text and "Till/2.1 (iPad)" in text
+    assert '<td class="field-role">Manager</td>' in text and '<td class="field-status">active</td>' in text
+    assert ApiToken.objects.get(pk=alpha_token.pk).last_used_at is not None
+    assert world.other_owner.username not in text  # merchant B's till
+    assert clients["owner"].get(_token_url("change", beta_token.pk)).status_code == 404
+    assert clients["owner"].get(_token_url("change", alpha_token.pk)).status_code == 200
+
+
+def test_owner_revokes_a_till_token_and_it_stops(world, clients):
+    till = client_for(world.staff, world.alpha.store)
+    assert till.get(STORE_API + "program").status_code == 200
+
+    response = clients["owner"].post(
+        _token_url("changelist"),
+        {"action": "revoke_tokens", "_selected_action": [till.token.pk], "index": "0"},
+        follow=True,
+    )
+
+    assert "1 token(s) revoked." in response.content.decode()
+    assert till.get(STORE_API + "program").status_code == 401
+    assert ApiToken.objects.get(pk=world.alpha.api_token.pk).revoked_at is None  # only the one chosen
+    assert AdminAuditLog.objects.filter(
+        object_type="staff.ApiToken", object_id=str(till.token.pk), merchant=world.alpha.merchant
+    ).exists()
+    assert "revoked" in clients["owner"].get(_token_url("change", till.token.pk)).content.decode()
+
+
+def test_revoking_another_merchants_token_changes_nothing(world, clients):
+    beta_token = world.beta.api_token
+    clients["owner"].post(
+        _token_url("changelist"), {"action": "revoke_tokens", "_selected_action": [beta_token.pk], "index": "0"}
+    )
+    assert ApiToken.objects.get(pk=beta_token.pk).revoked_at is None
+    assert clients["owner"].post(_token_url("change", beta_token.pk), {}).status_code == 404
+
+
+def test_the_status_says_why_a_token_no_longer_works(world, clients):
+    world.manager.set_password(NEW_PASSWORD)
+    world.manager.save()
+    page = clients["owner"].get(_token_url("change", world.alpha.api_token.pk)).content.decode()
+    assert '<div class="readonly">password changed</div>' in page
+
+
+def test_managers_do_not_see_the_tokens_page_and_platform_admins_see_every_token(world, clients):
+    admin_api_token = client_for(world.superuser).token
+    assert clients["manager"].get(_token_url("changelist")).status_code == 403
+    assert clients["manager"].get(_token_url("change", world.alpha.api_token.pk)).status_code == 403
+
+    text = clients["superuser"].get(_token_url("changelist")).content.decode()
+    assert "alpha-manager" in text and world.other_owner.username in text
+    assert _token_url("change", admin_api_token.pk) in text and "platform administrator" in text
+
+
+def test_no_token_key_prefix_or_hash_on_the_token_pages(world, clients):
+    token = world.alpha.api_token
+    clients["owner"].post(
+        _token_url("changelist"), {"action": "revoke_tokens", "_selected_action": [token.pk], "index": "0"}
+    )
+    pages = [
+        clients["owner"].get(_token_url("changelist")),
+        clients["owner"].get(_token_url("change", token.pk)),
+        clients["owner"].get(_token_url("history", token.pk)),
+        clients["owner"].get(reverse("admin:loyalty_adminauditlog_changelist")),
+        clients["superuser"].get(_token_url("changelist")),
+        clients["superuser"].get(_token_url("change", token.pk)),
+    ]
+    for response in pages:
+        text = response.content.decode()
+        assert response.status_code == 200
+        for secret in (world.alpha.api_token_key, token.key_prefix, token.key_digest, token.password_fingerprint):
+            assert secret not in text, response.request["PATH_INFO"]

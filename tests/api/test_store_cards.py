@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
+from loyalty.services.cards import CardRef, card_deactivate
 from tests import factories
-from tests.api.conftest import error_of
+from tests.api.conftest import client_for, error_of
 
 BASE = "/api/v1/store/loyalty/"
 
@@ -210,6 +211,39 @@ class TestDeactivate:
     def test_reason_required(self, owner_client, program, card):
         response = owner_client.post(f"{BASE}cards/{card.pk}/deactivate", {}, format="json")
         assert (response.status_code, error_of(response)["code"]) == (400, "VALIDATION_ERROR")
+
+    @pytest.mark.parametrize("verb", ["deactivate", "reactivate"])
+    def test_a_manager_may_not_touch_a_card_of_a_store_they_are_not_assigned_to(
+        self, manager_client, owner, merchant, program, verb
+    ):
+        # given a card whose home store is not the manager's (the back office shows them a 404 for it)
+        card = factories.make_card(factories.make_store(merchant, code="alpha-airport"))
+        if verb == "reactivate":
+            card_deactivate(actor=owner, card_ref=CardRef(card_id=card.pk), reason="Lost")
+        card.refresh_from_db()
+        ledger = LoyaltyTransaction.objects.filter(card=card).count()
+
+        response = manager_client.post(f"{BASE}cards/{card.pk}/{verb}", {"reason": "Taken over"}, format="json")
+
+        assert (response.status_code, error_of(response)["code"]) == (404, "CARD_NOT_FOUND")
+        unchanged = LoyaltyCard.objects.get(pk=card.pk)
+        assert (unchanged.is_active, unchanged.deactivation_reason) == (card.is_active, card.deactivation_reason)
+        assert LoyaltyTransaction.objects.filter(card=card).count() == ledger
+
+    def test_a_manager_of_several_stores_manages_the_cards_of_each(self, merchant, store, program):
+        station = factories.make_store(merchant, code="alpha-station")
+        manager = factories.make_user("manager", merchant, stores=[store, station])
+        card = factories.make_card(station)
+        till = client_for(manager, store)  # signed in at the other of their stores
+
+        response = till.post(f"{BASE}cards/{card.pk}/deactivate", {"reason": "Lost"}, format="json")
+
+        assert response.status_code == 201 and response.json()["is_active"] is False
+
+    def test_an_owner_manages_every_card_of_the_merchant(self, owner_client, merchant, program):
+        card = factories.make_card(factories.make_store(merchant, code="alpha-airport"))
+        response = owner_client.post(f"{BASE}cards/{card.pk}/deactivate", {"reason": "Lost"}, format="json")
+        assert response.status_code == 201
 
     @pytest.mark.parametrize("verb", ["deactivate", "reactivate"])
     def test_card_of_another_merchant_is_404(self, owner_client, program, other_card, verb):

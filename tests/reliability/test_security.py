@@ -13,7 +13,8 @@ once, PIN guessing is bounded, and Apple's pass tokens are compared in constant 
   every admin action, for A's owner on B's objects: never a 200 with B's data, nothing changed.
   ``tests/admin/test_scoping.py`` already covers change (GET and POST) and history; not repeated.
 - **Tokens stop at once**, through HTTP with the same client that just succeeded: user, membership,
-  store or the store's assignment taken away (through the services and by the row alone), revoke.
+  store or the store's assignment taken away (through the services and by the row alone), the
+  password changed, revoke.
   ``tests/staff/services/test_tokens.py`` proves the same at the service level.
 - **PIN brute force**, through HTTP with ``LOYALTY_PIN_MAX_FAILED_ATTEMPTS=5``: at most 5 bcrypt
   checks, then 423 for every PIN, every endpoint and every token of the store until the window has
@@ -595,8 +596,15 @@ def _deactivate_user(user, store):
     user.save(update_fields=["is_active"])
 
 
+def _change_password(user, store):
+    user.set_password("a-new-password-after-a-leak-93")
+    user.save()
+
+
 TAKE_AWAY = {
     "user deactivated": _deactivate_user,
+    # a shell's set_password: no form, no service, no signal; the token's password fingerprint stops it
+    "password changed": _change_password,
     "membership deactivated (service)": _deactivate_membership_through_the_service,
     "membership deactivated (row only)": lambda user, store: type(user.membership)
     .objects.filter(pk=user.membership.pk)

@@ -553,6 +553,8 @@ def test_no_secret_in_any_response_log_line_or_admin_page(
     for username, key in (("secret-owner", owner_key), ("secret-staff", staff_key), (superuser.username, admin_key)):
         scenario.add(f"API token key ({username})", _encodings(key), allowed_in=(f"response token for {username}",))
         scenario.add(f"API token digest ({username})", _hex_digest_encodings(hashlib.sha256(key.encode()).hexdigest()))
+        fingerprint = ApiToken.objects.get(key_digest=hashlib.sha256(key.encode()).hexdigest()).password_fingerprint
+        scenario.add(f"API token password fingerprint ({username})", _hex_digest_encodings(fingerprint))
     assert ApiToken.objects.filter(key_digest=hashlib.sha256(staff_key.encode()).hexdigest()).exists()
     for name, pin in (("Dana's first PIN", PIN_DANA), ("Dana's PIN", PIN_DANA_NEW), ("Eli's PIN", PIN_ELI),
                       ("a wrong PIN", WRONG_PIN), ("a malformed PIN", MALFORMED_PIN)):

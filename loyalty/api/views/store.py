@@ -242,7 +242,7 @@ class StaffPinViewSet(StoreViewSet):
         ],
     ),
     deactivate=extend_schema(
-        summary="Deactivate a card (owner, manager)",
+        summary="Deactivate a card (owner; manager: a card whose home store is one of theirs)",
         parameters=[ID],
         request=s.CardDeactivateRequest,
         responses={201: s.CardWrittenSerializer, **error_responses("CARD_NOT_FOUND")},
@@ -252,7 +252,7 @@ class StaffPinViewSet(StoreViewSet):
         ],
     ),
     reactivate=extend_schema(
-        summary="Reactivate a card (owner, manager)",
+        summary="Reactivate a card (owner; manager: a card whose home store is one of theirs)",
         parameters=[ID],
         request=s.CardReactivateRequest,
         responses={201: s.CardWrittenSerializer, **error_responses("CARD_NOT_FOUND")},

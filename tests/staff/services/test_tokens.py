@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from loyalty.exceptions import PermissionDenied
 from staff.models import ApiToken
-from staff.services.tokens import InvalidCredentials, token_authenticate, token_issue, token_revoke
+from staff.services.tokens import (
+    InvalidCredentials,
+    password_fingerprint,
+    token_authenticate,
+    token_issue,
+    token_revoke,
+)
 from tests import factories
 from tests.factories import PASSWORD
 
@@ -189,3 +195,73 @@ def test_last_use_is_recorded_once_a_minute(merchant, store):
     assert ApiToken.objects.get(pk=issued.token.pk).last_used_at == start
     token_authenticate(key=issued.key, now=start + timedelta(seconds=61))
     assert ApiToken.objects.get(pk=issued.token.pk).last_used_at == start + timedelta(seconds=61)
+
+
+def _set_password_and_save(user):
+    user.set_password("a-brand-new-password-81")
+    user.save()
+
+
+def test_a_changed_password_stops_every_token_of_the_user(merchant, store):
+    # given a manager with two live tills
+    manager = factories.make_user("manager", merchant, stores=[store])
+    first, second = issue(manager, store), issue(manager, store)
+    assert token_authenticate(key=first.key) is not None
+
+    # when the password changes (here in a shell: set_password and save, no service, no signal)
+    _set_password_and_save(manager)
+
+    # then neither till is let in any more; a token issued with the new password is
+    assert token_authenticate(key=first.key) is None
+    assert token_authenticate(key=second.key) is None
+    fresh = issue(manager, store, password="a-brand-new-password-81")
+    assert token_authenticate(key=fresh.key) == fresh.token
+
+
+def test_saving_the_user_without_a_new_password_keeps_the_tokens(merchant, store):
+    manager = factories.make_user("manager", merchant, stores=[store])
+    issued = issue(manager, store)
+    manager.first_name, manager.last_login = "Robin", timezone.now()
+    manager.save()
+    assert token_authenticate(key=issued.key) == issued.token
+
+
+def test_a_token_without_a_fingerprint_is_refused(merchant, store):
+    # Tokens issued before fingerprints existed cannot tell whether the password changed since.
+    manager = factories.make_user("manager", merchant, stores=[store])
+    issued = issue(manager, store)
+    ApiToken.objects.filter(pk=issued.token.pk).update(password_fingerprint="")
+    assert token_authenticate(key=issued.key) is None
+
+
+def test_the_fingerprint_is_keyed_and_no_copy_of_the_password_hash(merchant, store, settings):
+    manager = factories.make_user("manager", merchant, stores=[store])
+    token = issue(manager, store).token
+    assert token.password_fingerprint and token.password_fingerprint not in manager.password
+    assert hashlib.sha256(manager.password.encode()).hexdigest() != token.password_fingerprint
+    settings.SECRET_KEY = "another-secret-key-for-this-test-0123456789abcdef"
+    assert password_fingerprint(manager.password) != token.password_fingerprint
+
+
+def test_rotating_secret_key_keeps_tokens_while_the_old_key_is_a_fallback(merchant, store, settings):
+    manager = factories.make_user("manager", merchant, stores=[store])
+    issued = issue(manager, store)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "the-new-secret-key-of-this-test-0123456789abcdef"
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+
+    assert token_authenticate(key=issued.key) == issued.token
+    # the once-a-minute write moved the fingerprint to the new key: dropping the old one signs nobody out
+    settings.SECRET_KEY_FALLBACKS = []
+    assert token_authenticate(key=issued.key, now=timezone.now() + timedelta(minutes=2)) == issued.token
+    settings.SECRET_KEY = "yet-another-key-not-the-one-it-was-made-under-0123"
+    assert token_authenticate(key=issued.key, now=timezone.now() + timedelta(minutes=4)) is None
+
+
+def test_authentication_is_one_query(merchant, store, django_assert_num_queries):
+    # The till's hot path: token, user (password hash), membership, store, merchant and assignment at once.
+    manager = factories.make_user("manager", merchant, stores=[store])
+    issued = issue(manager, store)
+    token_authenticate(key=issued.key)  # records the last use (the once-a-minute write)
+    with django_assert_num_queries(1):
+        assert token_authenticate(key=issued.key) is not None
