@@ -22,6 +22,7 @@ from loyalty.exceptions import LoyaltyError
 from loyalty.models import Merchant
 from loyalty.services.audit import audit_record, changes_between
 from loyalty.services.context import Actor, Channel
+from loyalty_site.http import client_ip
 
 OWNER = "owner"
 MANAGER = "manager"
@@ -112,10 +113,6 @@ def scope_queryset(queryset, request, *, narrow_to_manager_stores: bool = True):
     if narrow_to_manager_stores and who.role == MANAGER and store_lookup:
         queryset = queryset.filter(**{f"{store_lookup}__in": who.store_ids})
     return queryset
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def admin_actor(request, *, merchant: Merchant | None = None, store=None) -> Actor:

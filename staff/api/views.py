@@ -4,9 +4,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty_site.api.client_ip import user_agent
 from loyalty_site.api.schema import error_responses
 from loyalty_site.api.throttling import LoginThrottle
+from loyalty_site.http import user_agent
 from staff.services.tokens import token_issue, token_revoke
 
 # Kept under its old name: per client IP, every attempt counts, so guessing passwords is slow.

@@ -1,0 +1,97 @@
+"""Rate limits counted in the cache: the one counter behind every throttle.
+
+The API's throttles, the join page, Apple's device log endpoint and the
+back-office login all count here. Each (scope, subject, window) has one
+counter: ``cache.add`` starts it and ``cache.incr`` counts, both atomic in
+Redis, so two processes answering at once never both slip under the limit
+(DRF's ``SimpleRateThrottle`` reads a list of timestamps and writes it back,
+which loses counts between processes).
+
+The limit holds across processes only if they share the cache: with
+``CACHE_URL=redis://...`` they do. The local-memory cache (the embedded
+default) is per process, so behind N gunicorn workers a client gets up to N
+times the limit.
+
+Windows are fixed: ``10/min`` is at most 10 per calendar minute, and
+``retry_after_seconds`` is the time until the window ends.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    period_seconds: int
+
+
+def rate_parse(text: str) -> Rate:
+    """``"10/min"`` → ``Rate(limit=10, period_seconds=60)``; the period is read from its first letter."""
+    number, period = text.split("/")
+    return Rate(limit=int(number), period_seconds=_PERIOD_SECONDS[period.strip()[0]])
+
+
+def throttle_rate(scope: str) -> str | None:
+    """The configured rate of a scope (``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``), read at each call."""
+    return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(scope)
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    count: int  # what the window has counted, this request included
+    limit: int
+    retry_after_seconds: int  # until the window ends
+
+    @property
+    def allowed(self) -> bool:
+        return self.count <= self.limit
+
+    @property
+    def is_first_refusal(self) -> bool:
+        """The one request of the window that went over the limit (worth an audit entry; the rest are not)."""
+        return self.count == self.limit + 1
+
+    def accepted(self, amount: int) -> int:
+        """How much of an ``amount`` counted at once fits within the limit."""
+        return max(0, min(amount, self.limit - (self.count - amount)))
+
+
+def _window(rate: Rate) -> tuple[int, int]:
+    """(window number, seconds until it ends)."""
+    now = time.time()
+    window = int(now // rate.period_seconds)
+    return window, max(math.ceil((window + 1) * rate.period_seconds - now), 1)
+
+
+def _key(scope: str, subject: str, rate: Rate, window: int) -> str:
+    return f"throttle:{scope}:{subject}:{rate.period_seconds}:{window}"
+
+
+def rate_count(*, scope: str, subject: str, rate: str | Rate, amount: int = 1) -> RateDecision:
+    """Count ``amount`` for ``subject`` (a client IP, a token, a username digest) and decide."""
+    rate = rate_parse(rate) if isinstance(rate, str) else rate
+    window, retry_after_seconds = _window(rate)
+    key = _key(scope, subject, rate, window)
+    cache.add(key, 0, timeout=rate.period_seconds + 1)
+    try:
+        count = cache.incr(key, amount)
+    except ValueError:  # expired between add and incr: this request opens a new count
+        cache.add(key, amount, timeout=rate.period_seconds + 1)
+        count = amount
+    return RateDecision(count=count, limit=rate.limit, retry_after_seconds=retry_after_seconds)
+
+
+def rate_check(*, scope: str, subject: str, rate: str | Rate) -> RateDecision:
+    """The decision ``rate_count`` would take for one more, without counting it."""
+    rate = rate_parse(rate) if isinstance(rate, str) else rate
+    window, retry_after_seconds = _window(rate)
+    count = cache.get(_key(scope, subject, rate, window), 0) + 1
+    return RateDecision(count=count, limit=rate.limit, retry_after_seconds=retry_after_seconds)
+
