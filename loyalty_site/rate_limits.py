@@ -16,6 +16,7 @@ Windows are fixed: ``10/min`` is at most 10 per calendar minute, and
 ``retry_after_seconds`` is the time until the window ends.
 """
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -24,6 +25,12 @@ from django.conf import settings
 from django.core.cache import cache
 
 _PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# Logins are counted twice with the rate of THROTTLE_LOGIN: every attempt per
+# client IP (shared by /api/v1/auth/token and /admin/login/), and failed
+# attempts per username, whichever address they come from.
+LOGIN_SCOPE = "login"
+LOGIN_FAILURE_SCOPE = "login-failure"
 
 
 @dataclass(frozen=True)
@@ -95,3 +102,26 @@ def rate_check(*, scope: str, subject: str, rate: str | Rate) -> RateDecision:
     count = cache.get(_key(scope, subject, rate, window), 0) + 1
     return RateDecision(count=count, limit=rate.limit, retry_after_seconds=retry_after_seconds)
 
+
+# --- Logins ---------------------------------------------------------------------------------
+
+
+def _username_subject(username: str) -> str:
+    # Digested: a username may hold characters a cache key may not, and need not sit in the cache in clear.
+    # Case-folded, so a case-insensitive authentication backend cannot multiply the budget.
+    return "user-" + hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
+
+
+def login_attempt_count(*, ip_address: str | None) -> RateDecision:
+    """Count one login attempt (right or wrong) from this client IP."""
+    return rate_count(scope=LOGIN_SCOPE, subject=ip_address or "unknown", rate=throttle_rate(LOGIN_SCOPE))
+
+
+def login_failures_check(*, username: str) -> RateDecision:
+    """May this username try once more? No once its failures reached the limit, even with the right password."""
+    return rate_check(scope=LOGIN_FAILURE_SCOPE, subject=_username_subject(username), rate=throttle_rate(LOGIN_SCOPE))
+
+
+def login_failure_count(*, username: str) -> RateDecision:
+    """Count one failed (or refused) login for this username; successful logins are never counted."""
+    return rate_count(scope=LOGIN_FAILURE_SCOPE, subject=_username_subject(username), rate=throttle_rate(LOGIN_SCOPE))

@@ -9,7 +9,7 @@ see ``loyalty_site.rate_limits``.
 from rest_framework.throttling import BaseThrottle
 
 from loyalty_site.http import client_ip
-from loyalty_site.rate_limits import rate_count, throttle_rate
+from loyalty_site.rate_limits import LOGIN_SCOPE, rate_count, throttle_rate
 
 
 class CacheCounterThrottle(BaseThrottle):
@@ -38,6 +38,6 @@ class CacheCounterThrottle(BaseThrottle):
 
 
 class LoginThrottle(CacheCounterThrottle):
-    """Token requests per client IP: every attempt counts, so guessing passwords is slow."""
+    """Token requests per client IP: every attempt counts, on the same counter as the back-office login."""
 
-    scope = "login"
+    scope = LOGIN_SCOPE
