@@ -9,8 +9,10 @@ which loses counts between processes).
 
 The limit holds across processes only if they share the cache: with
 ``CACHE_URL=redis://...`` they do. The local-memory cache (the embedded
-default) is per process, so behind N gunicorn workers a client gets up to N
-times the limit.
+default, or ``CACHE_URL=locmemcache://``) is per process, so behind N
+gunicorn workers a client gets up to N times the limit; settings refuse to
+start with ``DEBUG=false`` unless ``CACHE_URL`` is set, and a system check
+warns about a per-process cache.
 
 Windows are fixed: ``10/min`` is at most 10 per calendar minute, and
 ``retry_after_seconds`` is the time until the window ends.
