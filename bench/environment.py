@@ -1,7 +1,8 @@
 """The bench's own database and Django settings, shared by every bench process.
 
 The bench runs against PostgreSQL with production-like settings (DEBUG off,
-so Django keeps no query log; Redis as the cache when it answers), in its own
+so Django keeps no query log; Redis as the cache when it answers, else an
+explicit per-process local-memory cache), in its own
 database so it never touches the development or test data. Child processes
 (gunicorn, the load generator, the export probe) inherit the environment
 that :func:`configure` sets.
@@ -38,8 +39,9 @@ def configure(database_url: str = DEFAULT_DATABASE_URL, *, cache_url: str | None
         "THROTTLE_SCAN": "1000000/min",
         "LOG_LEVEL": "WARNING",
     }
-    if cache_url and _redis_answers(cache_url):
-        values["CACHE_URL"] = cache_url
+    # DEBUG off requires an explicit cache. Without Redis the bench's gunicorn workers each count
+    # throttles on their own, which the load (far below every limit) never notices.
+    values["CACHE_URL"] = cache_url if cache_url and _redis_answers(cache_url) else "locmemcache://"
     values.update(_apple_wallet_env())
     os.environ.update(values)
     # No broker: the till cards have no wallet devices, so nothing is enqueued; Apple Wallet

@@ -5,14 +5,11 @@ Server-rendered, no JavaScript. Each view reads through
 what is left here is HTTP: language, throttling, the honeypot, rendering.
 """
 
-import ipaddress
 import logging
 import re
-import time
 
 import qrcode
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -38,12 +35,13 @@ from loyalty.services.context import Actor, Channel
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.notifications import CardLinkReason, card_link_send
 from loyalty.services.wallet import wallet_links_get
+from loyalty_site.http import client_ip
+from loyalty_site.rate_limits import RateDecision, rate_count, throttle_rate
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BACKGROUND = "#1F3A5F"
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
-_RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 # --- Language -----------------------------------------------------------------------------
@@ -83,43 +81,9 @@ def _url_in_language(view_name: str, language: str, **kwargs) -> str:
 # --- Request facts ---------------------------------------------------------------------------
 
 
-def client_ip(request) -> str | None:
-    """The client's address, trusting exactly ``TRUSTED_PROXY_COUNT`` proxies (as the API does)."""
-    address = request.META.get("REMOTE_ADDR")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if forwarded:
-            address = forwarded[-min(proxies, len(forwarded))]
-    try:
-        return str(ipaddress.ip_address(address)) if address else None
-    except ValueError:
-        return None
-
-
-def _join_rate() -> tuple[int, int]:
-    """(attempts, seconds) from ``THROTTLE_ENROLL``, the same limit as the public enrollment API."""
-    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["enroll"]
-    number, period = rate.split("/")
-    return int(number), _RATE_PERIODS[period.strip()[0]]
-
-
-def join_attempt_allowed(ip_address: str | None) -> tuple[bool, int]:
-    """Count one sign-up attempt for this IP; (allowed, seconds until the window resets).
-
-    A fixed window in the shared cache (Redis in production), so the limit
-    holds across processes.
-    """
-    limit, window = _join_rate()
-    now = int(time.time())
-    key = f"loyalty:join-attempts:{ip_address or 'unknown'}:{now // window}"
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        attempts = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        attempts = 1
-    return attempts <= limit, window - now % window
+def join_attempt_count(ip_address: str | None) -> RateDecision:
+    """Count one sign-up attempt for this IP, at ``THROTTLE_ENROLL`` (the public enrollment API's rate)."""
+    return rate_count(scope="join", subject=ip_address or "unknown", rate=throttle_rate("enroll"))
 
 
 # --- Presentation helpers -------------------------------------------------------------------------
@@ -276,11 +240,11 @@ def join(request, store_code):
         return render(request, "loyalty/join.html", _join_context(page, JoinForm(language=translation.get_language())))
 
     ip_address = client_ip(request)
-    allowed, retry_after = join_attempt_allowed(ip_address)
-    if not allowed:
+    attempt = join_attempt_count(ip_address)
+    if not attempt.allowed:
         context = {"store": page.store, "brand": brand_colours(page.program)}
         response = render(request, "loyalty/throttled.html", context, status=429)
-        response["Retry-After"] = str(retry_after)
+        response["Retry-After"] = str(attempt.retry_after_seconds)
         return response
 
     # Answer (and re-render errors) in the language the person picked on the form.

@@ -4,8 +4,8 @@ Everything configurable is read from the environment (or an optional ``.env``
 file beside ``manage.py``) through django-environ, in this one place. The
 defaults make the embedded run work with no setup at all (SQLite under
 ``var/``, eager Celery tasks, local-memory cache, console e-mail) and make a
-production run safe: with ``DEBUG=false`` a ``SECRET_KEY`` is required and the
-security middleware is on. Every variable is documented in README.md and
+production run safe: with ``DEBUG=false`` a ``SECRET_KEY`` and a ``CACHE_URL``
+are required and the security middleware is on. Every variable is documented in README.md and
 ``.env.example``.
 """
 
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -150,8 +151,16 @@ STORAGES = {
     },
 }
 
-# --- Cache (throttling state is shared through it) --------------------------------
+# --- Cache (throttle counters are shared through it) -------------------------------
+# Every process must count in the same cache, or behind N workers a client gets
+# N times each limit: with DEBUG off CACHE_URL must be set. A single-process
+# deployment may say so with CACHE_URL=locmemcache:// (a system check warns).
 CACHE_URL = _env_or_none("CACHE_URL")
+if CACHE_URL is None and not DEBUG:
+    raise ImproperlyConfigured(
+        "CACHE_URL is required when DEBUG=false: a shared cache such as redis://127.0.0.1:6379/1 "
+        "(or locmemcache:// for a single process), so that rate limits hold across processes."
+    )
 CACHES = {
     "default": env.cache_url_config(CACHE_URL)
     if CACHE_URL

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _settings_in_subprocess(env_overrides: dict, expression: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "SECRET_KEY")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "SECRET_KEY", "CACHE_URL")}
     env.update(env_overrides)
     code = f"import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','loyalty_site.settings'); django.setup(); from django.conf import settings; print(repr(({expression},)))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -40,7 +40,11 @@ def test_embedded_default_is_sqlite_in_wal_with_immediate_transactions(tmp_path)
 
 def test_database_url_switches_to_postgresql_and_debug_off():
     out = _settings_in_subprocess(
-        {"DATABASE_URL": "postgres://u:p@db.example:5433/loyalty", "SECRET_KEY": "x" * 50},
+        {
+            "DATABASE_URL": "postgres://u:p@db.example:5433/loyalty",
+            "SECRET_KEY": "x" * 50,
+            "CACHE_URL": "redis://cache.example:6379/1",
+        },
         "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], settings.DATABASES['default']['PORT'], settings.DEBUG",
     )
     assert out == "('django.db.backends.postgresql', 'db.example', 5433, False)"
@@ -56,12 +60,36 @@ def test_production_requires_a_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+def test_production_requires_a_cache_url(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL")}
+    env.update({"DEBUG": "false", "SECRET_KEY": "x" * 50, "SQLITE_PATH": str(tmp_path / "x.sqlite3")})
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "loyalty_site.settings"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: CACHE_URL is required when DEBUG=false" in result.stderr
+
+
+def test_an_explicit_per_process_cache_is_accepted_with_a_warning(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(DEBUG="false", SECRET_KEY="x" * 50, SQLITE_PATH=str(tmp_path / "x.sqlite3"), CACHE_URL="locmemcache://")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "loyalty_site.W001" in result.stderr + result.stdout
+    assert "counted per process" in result.stderr + result.stdout
+
+
 def test_check_deploy_is_clean_with_production_settings():
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
         {
             "DEBUG": "false",
             "SECRET_KEY": "a-production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a3",
+            "CACHE_URL": "redis://cache.example:6379/1",  # not reached: checks make no connection
             "ALLOWED_HOSTS": "loyalty.example.com",
             "CSRF_TRUSTED_ORIGINS": "https://loyalty.example.com",
             "SITE_URL": "https://loyalty.example.com",

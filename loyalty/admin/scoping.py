@@ -24,6 +24,7 @@ from loyalty.models import Merchant
 from loyalty.services.audit import audit_record, changes_between
 from loyalty.services.cards import cards_manageable_by
 from loyalty.services.context import Actor, Channel
+from loyalty_site.http import client_ip
 
 OWNER = "owner"
 MANAGER = "manager"
@@ -122,10 +123,6 @@ def scope_queryset(queryset, request, *, narrow_to_manager_stores: bool = True):
     if label in MANAGER_STORE_LOOKUPS:
         return queryset.filter(**{f"{MANAGER_STORE_LOOKUPS[label]}__in": who.store_ids})
     return queryset
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def admin_actor(request, *, merchant: Merchant | None = None, store=None) -> Actor:

@@ -1,7 +1,7 @@
 """The one place an API request becomes a domain ``Actor``."""
 
 from loyalty.services.context import Actor, Channel
-from loyalty_site.api.client_ip import client_ip, user_agent
+from loyalty_site.http import client_ip, user_agent
 
 
 def actor_from_request(request) -> Actor:

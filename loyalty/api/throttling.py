@@ -8,7 +8,7 @@ class ScanThrottle(CacheCounterThrottle):
 
     scope = "scan"
 
-    def get_ident_key(self, request, view):
+    def get_subject(self, request, view):
         token = request.auth
         return f"token-{token.pk}" if token is not None else None
 

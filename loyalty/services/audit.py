@@ -1,5 +1,6 @@
 """The admin audit log: one call records who did what to which object."""
 
+from django.contrib.auth import get_user_model
 from django.db import models
 
 from loyalty.models import AdminAuditLog
@@ -49,5 +50,32 @@ def audit_record(
         object_id=object_id,
         summary=summary[:255],
         changes=changes or {},
+        ip_address=ip_address,
+    )
+
+
+def audit_login_record(*, username: str, outcome: str, ip_address: str | None) -> AdminAuditLog:
+    """Record a failed or refused back-office login, under the account's merchant when the username names one.
+
+    No password is passed here. The username is kept only when it names an
+    account: what was typed into that field may be a password typed into the
+    wrong box.
+    """
+    user_model = get_user_model()
+    user = (
+        user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username})
+        .select_related("membership__merchant")
+        .first()
+        if username
+        else None
+    )
+    membership = getattr(user, "membership", None)
+    return audit_record(
+        actor=None,
+        action=AdminAuditLog.Action.ACTION,
+        obj=user,
+        object_type=user_model._meta.label,
+        merchant=membership.merchant if membership is not None else None,
+        summary=f"back-office login {outcome}: {user.get_username() if user else 'unknown username'}",
         ip_address=ip_address,
     )

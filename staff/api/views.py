@@ -1,13 +1,15 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty_site.api.client_ip import user_agent
 from loyalty_site.api.schema import error_responses
 from loyalty_site.api.throttling import LoginThrottle
-from staff.services.tokens import token_issue, token_revoke
+from loyalty_site.http import user_agent
+from loyalty_site.rate_limits import login_failure_count, login_failures_check
+from staff.services.tokens import InvalidCredentials, token_issue, token_revoke
 
 # Kept under its old name: per client IP, every attempt counts, so guessing passwords is slow.
 LoginRateThrottle = LoginThrottle
@@ -83,12 +85,22 @@ class TokenView(APIView):
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = token_issue(
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
-            store_code=data.validated_data.get("store_code") or None,
-            user_agent=user_agent(request),
-        )
+        username = data.validated_data["username"]
+        # Failed logins per username, on the back office's counter: another address does not buy more guesses.
+        failures = login_failures_check(username=username)
+        if not failures.allowed:
+            login_failure_count(username=username)
+            raise Throttled(wait=failures.retry_after_seconds)
+        try:
+            issued = token_issue(
+                username=username,
+                password=data.validated_data["password"],
+                store_code=data.validated_data.get("store_code") or None,
+                user_agent=user_agent(request),
+            )
+        except InvalidCredentials:
+            login_failure_count(username=username)
+            raise
         store = issued.token.store
         body = {
             "token": issued.key,

@@ -8,7 +8,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant
+from loyalty.models import AdminAuditLog, LoyaltyCard, LoyaltyTransaction, Merchant
 from staff.services.memberships import membership_groups_sync
 from tests import factories
 from tests.admin.conftest import logged_in
@@ -290,3 +290,17 @@ def test_audit_log_is_read_only_for_superusers_too(world, clients):
         client.post(reverse("admin:loyalty_adminauditlog_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
     )
     assert client.get(reverse("admin:loyalty_adminauditlog_add")).status_code == 403
+
+
+def test_behind_a_proxy_the_audit_log_records_the_client_address_not_the_proxy(world, clients, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    card = world.alpha.card
+
+    clients["owner"].get(
+        reverse("admin:loyalty_loyaltycard_change", args=[card.pk]),
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.99, 203.0.113.50",  # the left one is the client's own claim
+    )
+
+    viewed = AdminAuditLog.objects.get(action="view", object_type="loyalty.LoyaltyCard", actor=world.owner)
+    assert viewed.ip_address == "203.0.113.50"

@@ -5,6 +5,8 @@ from django.test import RequestFactory
 
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
 from loyalty_site.api.exceptions import handler404, handler500
+from staff.models import ApiToken
+from tests import factories
 from tests.api.conftest import client_for, error_of
 from tests.support.resources import redis_delete_prefixed, redis_key_prefix, redis_url_for_tests
 
@@ -126,13 +128,40 @@ class TestThrottling:
         assert LoyaltyCard.objects.get(pk=card.pk).stamp_count == 0  # refused before anything ran
         assert second.get(BASE + "cards").status_code == 200  # another token has its own budget
 
-    def test_login_is_limited_per_ip(self, settings, anonymous, staff_user, store):
+    def test_login_is_limited_per_ip(self, settings, anonymous, merchant, staff_user, store):
         _rates(settings, login="2/min")
+        colleague = factories.make_user("staff", merchant, stores=[store])
         body = {"username": staff_user.username, "password": "wrong", "store_code": store.code}
         codes = [anonymous.post("/api/v1/auth/token", body, format="json").status_code for _ in range(3)]
         assert codes == [401, 401, 429]
-        other_ip = anonymous.post("/api/v1/auth/token", body, format="json", REMOTE_ADDR="198.51.100.1")
+        other_ip = anonymous.post(
+            "/api/v1/auth/token", {**body, "username": colleague.username}, format="json", REMOTE_ADDR="198.51.100.1"
+        )
         assert other_ip.status_code == 401
+
+    def test_login_failures_are_limited_per_username_from_any_address(self, settings, anonymous, staff_user, store):
+        _rates(settings, login="2/hour")
+        wrong = {"username": staff_user.username, "password": "wrong", "store_code": store.code}
+        right = {**wrong, "password": factories.PASSWORD}
+        failures = [
+            anonymous.post("/api/v1/auth/token", wrong, format="json", REMOTE_ADDR=f"198.51.100.{number}")
+            for number in (1, 2)
+        ]
+        refused = anonymous.post("/api/v1/auth/token", right, format="json", REMOTE_ADDR="198.51.100.3")
+
+        assert [response.status_code for response in failures] == [401, 401]
+        assert (refused.status_code, error_of(refused)["code"]) == (429, "THROTTLED")
+        assert 1 <= int(refused["Retry-After"]) <= 3600
+        assert not ApiToken.objects.filter(user=staff_user).exists()
+
+    def test_successful_logins_do_not_lock_the_username(self, settings, anonymous, staff_user, store):
+        _rates(settings, login="2/hour")
+        right = {"username": staff_user.username, "password": factories.PASSWORD, "store_code": store.code}
+        codes = [
+            anonymous.post("/api/v1/auth/token", right, format="json", REMOTE_ADDR=f"198.51.100.{number}").status_code
+            for number in range(1, 5)
+        ]
+        assert codes == [201, 201, 201, 201]
 
     def test_public_enrollment_and_reads_are_limited_per_ip(self, settings, anonymous, store, program):
         _rates(settings, enroll="1/hour", public="2/min")

@@ -12,12 +12,13 @@ import hmac
 import json
 import logging
 
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
+from loyalty_site.http import client_ip
+from loyalty_site.rate_limits import Rate, rate_count
 from wallet.apple.builder import pass_package_build
 from wallet.apple.config import apple_config
 from wallet.apple.selectors import apple_pass_get_by_serial, serials_updated_since
@@ -199,13 +200,13 @@ def device_log(request):
     if not isinstance(entries, list):
         return _error(400, "VALIDATION_ERROR", "The body must be JSON with a logs array.")
     entries = [str(entry)[:MAX_LOG_ENTRY_CHARS] for entry in entries[:MAX_LOG_ENTRIES_PER_REQUEST]]
-    key = f"wallet-apple-log:{request.META.get('REMOTE_ADDR', '')}"
-    cache.add(key, 0, timeout=60)
-    try:
-        seen = cache.incr(key, len(entries))
-    except ValueError:  # expired between add and incr
-        seen = len(entries)
-    allowed = max(0, min(len(entries), MAX_LOG_ENTRIES_PER_MINUTE - (seen - len(entries))))
+    counted = rate_count(
+        scope="wallet-apple-log",
+        subject=client_ip(request) or "unknown",
+        rate=Rate(limit=MAX_LOG_ENTRIES_PER_MINUTE, period_seconds=60),
+        amount=len(entries),
+    )
+    allowed = counted.accepted(len(entries))
     for entry in entries[:allowed]:
         device_logger.warning("apple.device_log", extra={"device_message": entry})
     if allowed < len(entries):

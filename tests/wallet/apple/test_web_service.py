@@ -253,6 +253,29 @@ def test_log_endpoint_accepts_and_bounds_device_logs(client, apple_settings, cap
     assert client.post(f"{BASE}/log", data="not json", content_type="application/json").status_code == 400
 
 
+def test_log_budget_behind_a_proxy_is_per_device_address(client, apple_settings, settings, caplog):
+    settings.TRUSTED_PROXY_COUNT = 1
+    caplog.set_level("WARNING", logger="wallet.apple.device_log")
+
+    def send(device_address, count):
+        return client.post(
+            f"{BASE}/log",
+            data=json.dumps({"logs": ["m"] * count}),
+            content_type="application/json",
+            REMOTE_ADDR="10.0.0.1",  # the proxy, the same for every device
+            HTTP_X_FORWARDED_FOR=device_address,
+        )
+
+    for _ in range(3):
+        send("198.51.100.61", 20)  # the first device spends its whole minute
+    caplog.clear()
+    send("198.51.100.62", 20)
+    send("198.51.100.61", 20)
+
+    logged = [record for record in caplog.records if record.name == "wallet.apple.device_log"]
+    assert len(logged) == 20  # the second device's; the first one's were over its budget
+
+
 def test_download(client, apple_pass):
     response = client.get(f"/api/v1/loyalty/passes/apple/{apple_pass.serial_number}.pkpass")
 
