@@ -100,8 +100,10 @@ class ProgramAdmin(MerchantScopedAdmin):
         background = obj.background_color if obj and obj.pk else "#1F3A5F"
         text = obj.text_color if obj and obj.pk else "#FFFFFF"
         name = obj.name if obj and obj.pk else _("Your card")
+        # Data attributes, not a style attribute (the Content-Security-Policy forbids those):
+        # static/loyalty/admin/program_preview.js paints the preview from them or from the colour inputs.
         return format_html(
-            '<div id="bo-card-preview" class="bo-card-preview" style="background:{};color:{}">'
+            '<div id="bo-card-preview" class="bo-card-preview" data-background="{}" data-text="{}">'
             "<strong data-preview-name>{}</strong><span>★ ★ ★ ☆ ☆</span></div>",
             background,
             text,

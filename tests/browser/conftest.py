@@ -16,6 +16,8 @@ Fixtures for other test modules:
   ``tests/artifacts/`` (git-ignored), optionally at a viewport size first;
   returns the path.
 - ``wait_for(driver, css, timeout=10)``: wait until an element is present.
+- ``csp_violations(driver)``: the Content-Security-Policy violations the
+  console reported since the last call (the browser log is kept at level ALL).
 
 Every test collected under ``tests/browser/`` gets the ``browser`` marker.
 """
@@ -96,6 +98,8 @@ def browser(chromium_executables, tmp_path_factory):
     profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path_factory.getbasetemp())
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument("--window-size=1280,800")
+    # Every console message, so tests can read CSP violations with driver.get_log("browser").
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     try:
         driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     except Exception as error:  # a broken install is reported like a missing one
@@ -143,3 +147,8 @@ def wait_for(driver, css: str, timeout: float = 10):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def csp_violations(driver) -> list[str]:
+    """Console messages about the Content-Security-Policy since the last call (reading the log empties it)."""
+    return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]

@@ -9,7 +9,9 @@ from loyalty.models import Customer, LoyaltyCard
 from tests import factories
 from tests.browser.conftest import browser_viewport, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback, like every browser test: a plain transactional flush re-creates the content
+# types under new ids, and the next serialized_rollback test then fails to load its own copy.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def assert_fits_width(driver, width):
