@@ -278,7 +278,7 @@ def test_the_link_is_not_mailed_again_within_ten_minutes(client, store, program,
     LoyaltyCard.objects.filter(pk=card.pk).update(card_link_sent_at=timezone.now() - timedelta(minutes=10))
     with django_capture_on_commit_callbacks(execute=True):
         third = client.post(join_url(store), join_data())
-    assert without_csrf(third) == without_csrf(first)
+    assert without_per_response_values(third) == without_per_response_values(first)
     assert len(mail.outbox) == 2
 
 
