@@ -11,9 +11,18 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, LoyaltyType, Program, Reward, TransactionType
+from loyalty.models import (
+    MAX_PURCHASE_CENTS,
+    LoyaltyCard,
+    LoyaltyTransaction,
+    LoyaltyType,
+    Program,
+    Reward,
+    TransactionType,
+    program_bounds,
+)
 from loyalty.services.cards import CardRef
-from loyalty.services.points import MAX_ADJUSTMENT, MAX_PURCHASE_CENTS
+from loyalty.services.points import MAX_ADJUSTMENT
 from loyalty_site.api import fields as request_fields
 from staff.models import StaffPin
 
@@ -154,13 +163,15 @@ class ProgramWriteRequest(RequestBody):
 
     name = serializers.CharField(max_length=120)
     loyalty_type = request_fields.ChoiceField(choices=LoyaltyType.choices, required=False)
-    stamps_target = request_fields.IntegerField(min_value=1, max_value=1000, required=False)
+    stamps_target = request_fields.IntegerField(**program_bounds("stamps_target"), required=False)
     stamps_reward_description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    points_per_euro = request_fields.IntegerField(min_value=0, max_value=10_000, required=False)
-    minimum_purchase_cents = request_fields.IntegerField(min_value=0, max_value=MAX_PURCHASE_CENTS, required=False)
-    points_expiration_days = request_fields.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
-    cooldown_minutes = request_fields.IntegerField(min_value=0, max_value=1440, required=False)
-    max_daily_stamps = request_fields.IntegerField(min_value=1, max_value=100, required=False)
+    points_per_euro = request_fields.IntegerField(**program_bounds("points_per_euro"), required=False)
+    minimum_purchase_cents = request_fields.IntegerField(**program_bounds("minimum_purchase_cents"), required=False)
+    points_expiration_days = request_fields.IntegerField(
+        **program_bounds("points_expiration_days"), required=False, allow_null=True
+    )
+    cooldown_minutes = request_fields.IntegerField(**program_bounds("cooldown_minutes"), required=False)
+    max_daily_stamps = request_fields.IntegerField(**program_bounds("max_daily_stamps"), required=False)
     require_staff_pin = serializers.BooleanField(required=False)
     background_color = serializers.RegexField(required=False, **_colour)
     text_color = serializers.RegexField(required=False, **_colour)

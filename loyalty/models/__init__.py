@@ -1,7 +1,7 @@
 from .audit import AdminAuditLog
 from .base import TenantQuerySet, TimestampedModel
 from .cards import LoyaltyCard
-from .programs import LoyaltyType, Program, Reward
+from .programs import MAX_PURCHASE_CENTS, PROGRAM_BOUNDS, LoyaltyType, Program, Reward, program_bounds
 from .tenancy import Customer, Merchant, MerchantSettings, Store
 from .transactions import ImmutableRowError, LoyaltyTransaction, TransactionType
 
@@ -12,12 +12,15 @@ __all__ = [
     "LoyaltyCard",
     "LoyaltyTransaction",
     "LoyaltyType",
+    "MAX_PURCHASE_CENTS",
     "Merchant",
     "MerchantSettings",
+    "PROGRAM_BOUNDS",
     "Program",
     "Reward",
     "Store",
     "TenantQuerySet",
     "TimestampedModel",
     "TransactionType",
+    "program_bounds",
 ]

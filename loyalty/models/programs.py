@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +8,30 @@ from .base import TenantQuerySet, TimestampedModel
 from .tenancy import Merchant
 
 hex_colour = RegexValidator(r"^#[0-9A-Fa-f]{6}$", _("Enter a colour as #RRGGBB."))
+
+MAX_PURCHASE_CENTS = 100_000_000  # one million euros: anything above is a typo
+
+# The bounds of a program's numbers, written once: they are the model's validators, so the back
+# office's form and the API's serializers (``program_bounds``) refuse the same values.
+PROGRAM_BOUNDS = {
+    "stamps_target": (1, 1000),
+    "points_per_euro": (0, 10_000),
+    "minimum_purchase_cents": (0, MAX_PURCHASE_CENTS),
+    "points_expiration_days": (1, 3650),
+    "cooldown_minutes": (0, 1440),
+    "max_daily_stamps": (1, 100),
+}
+
+
+def _bounded(name: str) -> list:
+    low, high = PROGRAM_BOUNDS[name]
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+def program_bounds(name: str) -> dict:
+    """``{"min_value": …, "max_value": …}`` of a program field, for a form or serializer field."""
+    low, high = PROGRAM_BOUNDS[name]
+    return {"min_value": low, "max_value": high}
 
 
 def _default_points_per_euro():
@@ -44,25 +68,32 @@ class Program(TimestampedModel):
     loyalty_type = models.CharField(_("type"), max_length=10, choices=LoyaltyType.choices, default=LoyaltyType.STAMPS)
     # Stamps
     stamps_target = models.PositiveSmallIntegerField(
-        _("stamps for a reward"), default=10, validators=[MinValueValidator(1)]
+        _("stamps for a reward"), default=10, validators=_bounded("stamps_target")
     )
     stamps_reward_description = models.CharField(_("stamp reward"), max_length=200, blank=True)
     # Points
-    points_per_euro = models.PositiveIntegerField(_("points per euro"), default=_default_points_per_euro)
+    points_per_euro = models.PositiveIntegerField(
+        _("points per euro"), default=_default_points_per_euro, validators=_bounded("points_per_euro")
+    )
     minimum_purchase_cents = models.PositiveIntegerField(
-        _("minimum purchase (cents)"), default=0, help_text=_("0: no minimum.")
+        _("minimum purchase (cents)"),
+        default=0,
+        validators=_bounded("minimum_purchase_cents"),
+        help_text=_("0: no minimum."),
     )
     points_expiration_days = models.PositiveIntegerField(
         _("points expire after (days without activity)"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=_bounded("points_expiration_days"),
         help_text=_("Empty: points never expire."),
     )
     # Anti-fraud
-    cooldown_minutes = models.PositiveIntegerField(_("minutes between stamps"), default=_default_cooldown_minutes)
+    cooldown_minutes = models.PositiveIntegerField(
+        _("minutes between stamps"), default=_default_cooldown_minutes, validators=_bounded("cooldown_minutes")
+    )
     max_daily_stamps = models.PositiveSmallIntegerField(
-        _("stamps per card per day"), default=_default_max_daily_stamps, validators=[MinValueValidator(1)]
+        _("stamps per card per day"), default=_default_max_daily_stamps, validators=_bounded("max_daily_stamps")
     )
     require_staff_pin = models.BooleanField(_("require a staff PIN"), default=True)
     # Branding

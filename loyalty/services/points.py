@@ -31,13 +31,12 @@ from loyalty.exceptions import (
     ValidationFailed,
 )
 from loyalty.lock_objects import card_qs_for_update
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, Reward, TransactionType
+from loyalty.models import MAX_PURCHASE_CENTS, LoyaltyCard, LoyaltyTransaction, Program, Reward, TransactionType
 from loyalty.services.cards import CardRef, card_get_locked
 from loyalty.services.context import Actor
 from loyalty.services.ledger import ledger_record
 from loyalty.services.operations import program_for_operation, staff_pin_for_operation
 
-MAX_PURCHASE_CENTS = 100_000_000  # one million euros: anything above is a typo
 MAX_ADJUSTMENT = 100_000
 
 

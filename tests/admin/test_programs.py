@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from loyalty.models import AdminAuditLog, Program, Reward
+from loyalty.models import PROGRAM_BOUNDS, AdminAuditLog, Program, Reward
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +159,26 @@ def test_merchant_settings_change_is_audited(world, clients):
     entry = AdminAuditLog.objects.get(object_type="loyalty.MerchantSettings")
     assert entry.changes == {"pin_max_failed_attempts": [None, 3]}
     assert clients["owner"].get(reverse("admin:loyalty_merchantsettings_changelist"))["Location"] == url
+
+
+@pytest.mark.parametrize(("field", "low", "high"), [(name, *bounds) for name, bounds in PROGRAM_BOUNDS.items()])
+def test_the_back_office_and_the_api_refuse_the_same_program_values(world, clients, field, low, high):
+    """One set of bounds, on the model: the admin form and the API serializer both read it."""
+    from loyalty.api.serializers import ProgramWriteRequest
+    from tests.api.conftest import client_for
+
+    program = world.alpha.program
+    before = getattr(program, field)
+    response = clients["owner"].post(
+        reverse("admin:loyalty_program_change", args=[program.pk]), _program_form(program, **{field: str(high + 1)})
+    )
+    assert response.status_code == 200  # the form comes back with the error
+    assert f"Ensure this value is less than or equal to {high}." in response.content.decode()
+    api = client_for(world.owner, world.alpha.store).patch(
+        "/api/v1/store/loyalty/program", {field: high + 1}, format="json"
+    )
+    assert api.status_code == 400 and field in api.json()["error"]["details"]
+    serializer_field = ProgramWriteRequest().fields[field]
+    assert (serializer_field.min_value, serializer_field.max_value) == (low, high)
+    program.refresh_from_db()
+    assert getattr(program, field) == before
