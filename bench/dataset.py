@@ -195,7 +195,7 @@ def split(total: int, weights: list[float], rng: random.Random, minimum: int = 0
 
 def luhn_card_number(index: int) -> str:
     """A unique, valid 12-digit card number for the ``index``-th card (a bijection that does not look sequential)."""
-    from loyalty.services.identifiers import luhn_check_digit
+    from loyalty.domain.identifiers import luhn_check_digit
 
     space = 9 * 10**10
     body = str(10**10 + (index * 48_271 + 12_345_678_901) % space)

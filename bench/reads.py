@@ -233,10 +233,10 @@ def run(*, repeat: int = 50) -> list[Figure]:
     """Section 5's figures, on the data set already in the database."""
     from django.urls import reverse
 
+    from loyalty.domain.actors import Actor, Channel
     from loyalty.models import LoyaltyCard, LoyaltyTransaction
     from loyalty.selectors.cards import card_scanner_lookup
     from loyalty.selectors.stats import merchant_stats
-    from loyalty.services.context import Actor, Channel
 
     chosen = subjects(sample=repeat + WARMUP_RUNS + 1)
     merchant = chosen.merchant

@@ -17,8 +17,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from bench.report import Figure
+from loyalty.domain.actors import Actor, Channel
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Program, Store, TransactionType
-from loyalty.services.context import Actor, Channel
 from loyalty.services.enrollment import customer_enroll
 from staff.models import Membership
 from staff.services.pins import pin_create

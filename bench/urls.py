@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.api.views.base import StoreViewSet
-from loyalty_site.urls import handler404, handler500, urlpatterns as site_urlpatterns  # noqa: F401
+from loyalty_site.urls import handler404, handler500  # noqa: F401
+from loyalty_site.urls import urlpatterns as site_urlpatterns
 
 CONSTANT = {"ok": True}
 

@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from qrcode.image.svg import SvgPathImage
 
+from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import AlreadyEnrolled, EnrollmentClosed, ProgramInactive, ProgramNotFound, ValidationFailed
 from loyalty.forms import JoinForm
 from loyalty.models import TransactionType
@@ -31,7 +32,6 @@ from loyalty.selectors.customer_pages import (
     card_page_get,
     join_page_get,
 )
-from loyalty.services.context import Actor, Channel
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.notifications import CardLinkReason, card_link_send
 from loyalty.services.wallet import wallet_links_get

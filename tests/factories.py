@@ -4,8 +4,8 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
+from loyalty.domain.actors import Actor, Channel
 from loyalty.models import LoyaltyCard, Merchant, Program, Reward, Store
-from loyalty.services.context import Actor, Channel
 from loyalty.services.enrollment import customer_enroll
 from staff.models import Membership, StaffPin
 from staff.services.pins import pin_create

@@ -3,6 +3,7 @@
 - loyalty reaches wallet through one module, ``loyalty/services/wallet.py``;
 - wallet reads loyalty's data through loyalty selectors, never by querying its models;
 - one wallet function writes ``wallet_needs_sync``;
+- selectors never import services (shared types live in ``loyalty/domain``);
 - wallet news leaves loyalty only after the database transaction commits.
 """
 
@@ -92,3 +93,21 @@ def test_a_card_change_reaches_the_wallets_only_after_commit(card, monkeypatch):
         pass
     assert told == [card.pk]  # a rolled-back change is never announced
     assert LoyaltyCard.objects.filter(pk=card.pk, wallet_needs_sync=False).exists()
+
+
+def test_selectors_never_import_services():
+    """Reads may be used by writes, never the other way round: shared types live in ``loyalty/domain``."""
+    offenders = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for app in ("loyalty", "staff", "wallet")
+        for path in (ROOT / app).rglob("selectors*/**/*.py")
+        for module in _imported_modules(path)
+        if ".services" in module or module.endswith("services")
+    } | {
+        f"{path.relative_to(ROOT)}: {module}"
+        for app in ("loyalty", "staff", "wallet")
+        for path in (ROOT / app).glob("selectors.py")
+        for module in _imported_modules(path)
+        if ".services" in module
+    }
+    assert offenders == set()

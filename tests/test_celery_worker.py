@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from loyalty.services.cards import CardRef
+from loyalty.domain.cards import CardRef
 from loyalty.services.stamps import stamp_add
+from tests import factories
 from tests.support.celery import celery_broker, worker_start, worker_stop
 from tests.support.resources import current_database_url, redis_url_for_tests
-from tests import factories
 from tests.wallet.google.fake_google import (
     ISSUER_ID,
     SITE_URL,

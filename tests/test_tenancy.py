@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from django.apps import apps
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import (
     AdminAuditLog,
     Customer,
@@ -25,7 +26,6 @@ from loyalty.models import (
 )
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.audit import audit_record
-from loyalty.services.cards import CardRef
 from loyalty.services.points import points_earn
 from staff.models import Membership, StaffPin, StorePinGuard
 from staff.services.pins import pin_verify

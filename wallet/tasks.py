@@ -1,12 +1,12 @@
 """Celery entry points of the wallet app (discovered by ``app.autodiscover_tasks``)."""
-from wallet.google.tasks import google_card_update, google_program_update  # noqa: F401
+
+import logging
+
+from celery import shared_task
+
+from wallet.apple.maintenance import apple_registrations_prune
 from wallet.apple.tasks import apple_program_changed, apple_push_card  # noqa: F401
-
-import logging  # noqa: E402
-
-from celery import shared_task  # noqa: E402
-
-from wallet.apple.maintenance import apple_registrations_prune  # noqa: E402
+from wallet.google.tasks import google_card_update, google_program_update  # noqa: F401
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,11 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.domain.cards import CardRef
+from loyalty.domain.identifiers import is_valid_card_number
 from loyalty.exceptions import LoyaltyError
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Merchant
-from loyalty.services.cards import CardRef, card_deactivate, card_reactivate
-from loyalty.services.identifiers import is_valid_card_number
+from loyalty.services.cards import card_deactivate, card_reactivate
 from loyalty.services.imports import (
     card_import_preview,
     card_import_progress,

@@ -19,11 +19,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
 
+from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import LoyaltyError
 from loyalty.models import Merchant
+from loyalty.selectors.cards import cards_manageable_by
 from loyalty.services.audit import audit_record, changes_between
-from loyalty.services.cards import cards_manageable_by
-from loyalty.services.context import Actor, Channel
 from loyalty_site.http import client_ip
 
 OWNER = "owner"

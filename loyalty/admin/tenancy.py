@@ -9,7 +9,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import Merchant, Store
-
 from loyalty.services.tenancy import (
     MERCHANT_FIELDS,
     STORE_FIELDS,

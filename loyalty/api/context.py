@@ -1,6 +1,6 @@
 """The one place an API request becomes a domain ``Actor``."""
 
-from loyalty.services.context import Actor, Channel
+from loyalty.domain.actors import Actor, Channel
 from loyalty_site.http import client_ip, user_agent
 
 

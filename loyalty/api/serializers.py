@@ -11,6 +11,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import (
     MAX_PURCHASE_CENTS,
     LoyaltyCard,
@@ -21,7 +22,6 @@ from loyalty.models import (
     TransactionType,
     program_bounds,
 )
-from loyalty.services.cards import CardRef
 from loyalty.services.points import MAX_ADJUSTMENT
 from loyalty_site.api import fields as request_fields
 from staff.models import StaffPin

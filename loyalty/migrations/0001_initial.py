@@ -3,10 +3,11 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import loyalty.models.programs
-import loyalty.models.tenancy
 from django.conf import settings
 from django.db import migrations, models
+
+import loyalty.models.programs
+import loyalty.models.tenancy
 
 
 class Migration(migrations.Migration):

@@ -15,12 +15,12 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from loyalty.domain.actors import Actor
+from loyalty.domain.cards import CardRef
+from loyalty.domain.identifiers import is_valid_card_number
+from loyalty.domain.stamp_days import next_stamp_at, stamps_today_filter
 from loyalty.exceptions import CardNotFound, ProgramNotFound, StoreNotFound
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Program, Reward, Store
-from loyalty.services.cards import CardRef
-from loyalty.services.context import Actor
-from loyalty.services.identifiers import is_valid_card_number
-from loyalty.services.stamps import next_stamp_at, stamps_today_filter
 
 
 def _cards(merchant: Merchant) -> QuerySet:
@@ -204,3 +204,18 @@ def storefront_get(*, store_code: str) -> tuple[Store, Program]:
     if program is None:
         raise ProgramNotFound()
     return store, program
+
+
+def cards_manageable_by(cards: QuerySet, *, user, role: str | None) -> QuerySet:
+    """``cards`` narrowed to those ``user`` may manage: see in the back office, deactivate, reactivate.
+
+    The one rule of the back office and the store API alike. Owners, platform
+    administrators and the system (no role) manage every card of the merchant;
+    a manager the cards whose home store (where the customer enrolled) is one
+    of the stores of their membership. Till operations are not narrowed by it:
+    a card earns and spends at every store of its merchant.
+    """
+    if role is None or role == "owner":
+        return cards
+    their_stores = Store.objects.filter(memberships__user=user, memberships__is_active=True)
+    return cards.filter(enrolled_store__in=their_stores)

@@ -14,10 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.domain.actors import Actor
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import NotFound, PermissionDenied
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Merchant
-from loyalty.services.cards import CardRef, card_deactivate
-from loyalty.services.context import Actor
+from loyalty.services.cards import card_deactivate
 
 ERASED_EMAIL_DOMAIN = "erased.invalid"  # a reserved TLD: never deliverable
 

@@ -7,11 +7,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.identifiers import new_card_number, new_secret_token
 from loyalty.exceptions import AlreadyEnrolled, EnrollmentClosed, ValidationFailed
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Program, Store, TransactionType
 from loyalty.selectors.settings import merchant_settings_get
-from loyalty.services.context import Actor, Channel
-from loyalty.services.identifiers import new_card_number, new_secret_token
 from loyalty.services.ledger import ledger_record
 from loyalty.services.operations import program_for_operation
 

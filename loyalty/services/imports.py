@@ -42,12 +42,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
+from loyalty.domain.identifiers import is_valid_card_number
 from loyalty.exceptions import AlreadyEnrolled, LoyaltyError, NotFound, PermissionDenied
 from loyalty.models import LoyaltyCard, Merchant, Program, TransactionType
-from loyalty.services.cards import CardRef, card_get_locked
-from loyalty.services.context import Actor, Channel
+from loyalty.services.cards import card_get_locked
 from loyalty.services.enrollment import customer_enroll
-from loyalty.services.identifiers import is_valid_card_number
 from loyalty.services.ledger import ledger_record
 
 logger = logging.getLogger(__name__)

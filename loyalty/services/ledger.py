@@ -2,9 +2,8 @@
 
 from datetime import datetime
 
-
+from loyalty.domain.actors import Actor
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
-from loyalty.services.context import Actor
 from loyalty.services.wallet import card_change_announce
 
 

@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
+from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import ProgramInactive, ProgramNotFound, ProgramTypeMismatch
 from loyalty.models import Program
-from loyalty.services.context import Actor, Channel
 
 
 def program_for_operation(*, actor: Actor, needs: str | None = None) -> Program:

@@ -18,6 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.domain.actors import Actor
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import (
     AlreadyVoided,
     BelowMinimumPurchase,
@@ -32,8 +34,7 @@ from loyalty.exceptions import (
 )
 from loyalty.lock_objects import card_qs_for_update
 from loyalty.models import MAX_PURCHASE_CENTS, LoyaltyCard, LoyaltyTransaction, Program, Reward, TransactionType
-from loyalty.services.cards import CardRef, card_get_locked
-from loyalty.services.context import Actor
+from loyalty.services.cards import card_get_locked
 from loyalty.services.ledger import ledger_record
 from loyalty.services.operations import program_for_operation, staff_pin_for_operation
 

@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.domain.actors import Actor
 from loyalty.exceptions import PermissionDenied, ProgramExists, ProgramNotFound, RewardNotFound, ValidationFailed
 from loyalty.models import Program, Reward
-from loyalty.services.context import Actor
 from loyalty.services.wallet import program_change_announce
 
 PROGRAM_FIELDS = {

@@ -7,15 +7,15 @@ of the merchant. Voided stamps still count towards the day's limit, so a
 stamp-void-stamp loop cannot exceed it.
 """
 
-import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from loyalty.domain.actors import Actor
+from loyalty.domain.cards import CardRef
+from loyalty.domain.stamp_days import next_stamp_at, stamps_today_filter
 from loyalty.exceptions import (
     AlreadyVoided,
     CardInactive,
@@ -26,9 +26,8 @@ from loyalty.exceptions import (
     TransactionNotFound,
     ValidationFailed,
 )
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, TransactionType
-from loyalty.services.cards import CardRef, card_get_locked
-from loyalty.services.context import Actor
+from loyalty.models import LoyaltyCard, LoyaltyTransaction, TransactionType
+from loyalty.services.cards import card_get_locked
 from loyalty.services.ledger import ledger_record
 from loyalty.services.operations import program_for_operation, staff_pin_for_operation
 
@@ -56,25 +55,8 @@ class StampsVoided:
     stamps_voided: int
 
 
-def local_day_start(*, actor: Actor, now: datetime) -> datetime:
-    zone = actor.store.zone if actor.store is not None else zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    local = now.astimezone(zone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def stamps_today_filter(*, actor: Actor, now: datetime) -> Q:
-    """The ledger rows that count against the daily stamp limit: stamps since the store's local midnight."""
-    return Q(type=TransactionType.STAMP_EARNED, created_at__gte=local_day_start(actor=actor, now=now))
-
-
 def stamps_given_today(*, card: LoyaltyCard, actor: Actor, now: datetime) -> int:
     return LoyaltyTransaction.objects.filter(stamps_today_filter(actor=actor, now=now), card=card).count()
-
-
-def next_stamp_at(*, card: LoyaltyCard, program: Program) -> datetime | None:
-    if card.last_stamp_at is None or program.cooldown_minutes == 0:
-        return None
-    return card.last_stamp_at + timedelta(minutes=program.cooldown_minutes)
 
 
 def _ensure_active(card: LoyaltyCard) -> None:

@@ -16,10 +16,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Model
 
+from loyalty.domain.actors import Actor
 from loyalty.exceptions import NotFound, PermissionDenied, ValidationFailed
 from loyalty.models import Customer, LoyaltyCard, Merchant, MerchantSettings, Program, Store
 from loyalty.selectors.settings import merchant_settings_get
-from loyalty.services.context import Actor
 from loyalty.services.customers import CustomerNotFound
 from loyalty.services.wallet import card_change_announce, program_change_announce
 

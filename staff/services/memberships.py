@@ -21,9 +21,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.domain.actors import Actor
 from loyalty.exceptions import PermissionDenied, ValidationFailed
 from loyalty.models import Store
-from loyalty.services.context import Actor
 from staff.models import ApiToken, Membership, Role
 from staff.services.tokens import tokens_revoke_for_user
 

@@ -30,6 +30,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.domain.actors import Actor
 from loyalty.exceptions import (
     PermissionDenied,
     StaffPinInvalid,
@@ -40,7 +41,6 @@ from loyalty.exceptions import (
 )
 from loyalty.models import LoyaltyTransaction, Store
 from loyalty.selectors.settings import merchant_settings_get
-from loyalty.services.context import Actor
 from staff.models import Membership, StaffPin, StorePinGuard
 
 logger = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
 from loyalty.models import AdminAuditLog, LoyaltyCard, LoyaltyTransaction, Merchant, MerchantSettings, Program, Store
 from loyalty.selectors.settings import merchant_settings_get
-from loyalty.services.cards import CardRef
-from loyalty.services.context import Actor, Channel
 from loyalty.services.points import points_earn
 from staff.models import ApiToken, Membership, StaffPin
 from staff.services.memberships import membership_groups_sync

@@ -5,10 +5,10 @@ import json
 import pytest
 from django.urls import reverse
 
+from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import PermissionDenied
 from loyalty.models import AdminAuditLog, Customer, LoyaltyTransaction
 from loyalty.selectors.stats import merchant_stats
-from loyalty.services.context import Actor, Channel
 from loyalty.services.customers import customer_erase
 from tests.admin.conftest import ledger_sums
 from tests.wallet.apple.conftest import apple_settings, dev_certificates  # noqa: F401  (Apple Wallet on)

@@ -6,9 +6,9 @@ from django.test import override_settings
 from django.urls import reverse
 
 import loyalty.tasks
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.identifiers import luhn_check_digit
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, TransactionType
-from loyalty.services.context import Actor, Channel
-from loyalty.services.identifiers import luhn_check_digit
 from loyalty.services.imports import card_import_preview, card_import_progress, card_import_stage, card_import_start
 from tests.admin.conftest import ledger_sums
 

@@ -94,7 +94,7 @@ def test_staff_cannot_export(world, clients):
 
 def test_csv_export_neutralises_spreadsheet_formulas_and_keeps_numbers(world, clients):
     """A note, an order reference or a PIN name typed as a formula is exported as text, not run by a spreadsheet."""
-    from loyalty.services.cards import CardRef
+    from loyalty.domain.cards import CardRef
     from loyalty.services.points import points_adjust, points_earn
     from tests import factories
 

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
-from loyalty.services.cards import CardRef, card_deactivate
+from loyalty.services.cards import card_deactivate
 from tests import factories
 from tests.api.conftest import client_for, error_of
 

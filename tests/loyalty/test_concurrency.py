@@ -13,6 +13,8 @@ import bcrypt
 import pytest
 from django.db import connection
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import (
     AlreadyEnrolled,
     DailyStampLimit,
@@ -25,8 +27,7 @@ from loyalty.exceptions import (
 )
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, MerchantSettings, Program, TransactionType
 from loyalty.selectors.settings import merchant_settings_get
-from loyalty.services.cards import CardRef, card_deactivate, card_reactivate
-from loyalty.services.context import Actor, Channel
+from loyalty.services.cards import card_deactivate, card_reactivate
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.points import points_adjust, points_earn, points_expire, points_redeem, points_void
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import ImmutableRowError, LoyaltyCard, LoyaltyTransaction, Program, TransactionType
-from loyalty.services.cards import CardRef
 from loyalty.services.points import points_adjust, points_earn, points_expire, points_redeem, points_void
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
 from tests import factories

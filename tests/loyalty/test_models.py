@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, MerchantSettings, Program, Reward, Store
-from loyalty.services.cards import CardRef
 from loyalty.services.stamps import stamp_add, stamps_void
 from staff.models import StaffPin
 from tests import factories

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, TransactionType
-from loyalty.services.cards import CardRef
 from loyalty.services.points import points_earn
 from loyalty.tasks import expire_points
 from tests import factories

@@ -8,7 +8,8 @@ import qrcode
 from django.utils import timezone
 from qrcode.image.svg import SvgPathImage
 
-from loyalty.services.cards import CardRef, card_deactivate
+from loyalty.domain.cards import CardRef
+from loyalty.services.cards import card_deactivate
 from loyalty.services.points import points_adjust, points_earn
 from loyalty.services.stamps import stamp_add
 from tests import factories

@@ -21,8 +21,9 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
-from loyalty.services.cards import CardRef, card_deactivate
+from loyalty.services.cards import card_deactivate
 from loyalty.services.points import points_earn
 from loyalty.services.stamps import stamp_add
 from staff.models import ApiToken, StaffPin

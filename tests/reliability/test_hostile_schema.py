@@ -48,10 +48,10 @@ from tests.reliability.hostile_support import (
     PASSWORD,
     STAFF_PIN,
     assert_error_shape,
+    generous_throttles,  # noqa: F401 (fixture)
     in_process_wsgi,  # noqa: F401 (fixture)
     rolled_back,
     world,  # noqa: F401 (fixture)
-    generous_throttles,  # noqa: F401 (fixture)
 )
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))

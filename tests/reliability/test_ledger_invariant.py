@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import IdempotencyConflict, LoyaltyError
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, TransactionType
-from loyalty.services.cards import CardRef
 from loyalty.services.points import points_adjust, points_earn, points_redeem, points_void
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
 from tests import factories

@@ -40,12 +40,13 @@ from django.urls import URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
+from loyalty.domain.identifiers import luhn_check_digit
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program
 from loyalty.services.audit import audit_record
-from loyalty.services.cards import CardRef, card_deactivate
-from loyalty.services.context import Actor, Channel
+from loyalty.services.cards import card_deactivate
 from loyalty.services.enrollment import customer_enroll
-from loyalty.services.identifiers import luhn_check_digit
 from loyalty.services.imports import card_import_preview, card_import_stage
 from loyalty.services.points import points_earn
 from loyalty.services.stamps import stamp_add

@@ -1,4 +1,4 @@
-from .apple import ApplePass, AppleDeviceRegistration
+from .apple import AppleDeviceRegistration, ApplePass
 from .google import GoogleWalletClass, GoogleWalletObject
 
 __all__ = ["AppleDeviceRegistration", "ApplePass", "GoogleWalletClass", "GoogleWalletObject"]

@@ -15,6 +15,7 @@ from loyalty.api import examples as ex
 from loyalty.api import serializers as s
 from loyalty.api.permissions import IsManagerOrOwner, IsOwner, IsStoreMember
 from loyalty.api.views.base import StoreViewSet, validated
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import ProgramNotFound, StaffPinNotFound
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program
 from loyalty.selectors.cards import (
@@ -26,7 +27,7 @@ from loyalty.selectors.cards import (
     transaction_list,
 )
 from loyalty.selectors.stats import merchant_stats, program_stats
-from loyalty.services.cards import CardRef, card_deactivate, card_reactivate
+from loyalty.services.cards import card_deactivate, card_reactivate
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.points import points_adjust, points_earn, points_redeem, points_void
 from loyalty.services.programs import program_create, program_deactivate, program_update

@@ -13,10 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import LoyaltyError
 from loyalty.models import Customer, LoyaltyCard, Merchant, Program, Reward, Store
-from loyalty.services.cards import CardRef
-from loyalty.services.context import Actor, Channel
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.points import points_earn, points_redeem
 from loyalty.services.stamps import stamp_add, stamps_redeem

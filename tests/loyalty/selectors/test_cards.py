@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import CardNotFound, DailyStampLimit
 from loyalty.models import Program
 from loyalty.selectors.cards import card_scanner_lookup
-from loyalty.services.cards import CardRef
 from loyalty.services.points import points_earn
 from loyalty.services.stamps import stamp_add, stamps_void
 from tests import factories

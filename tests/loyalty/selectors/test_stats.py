@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
 from loyalty.models import Program
 from loyalty.selectors.stats import merchant_stats, platform_stats, program_stats
-from loyalty.services.cards import CardRef
-from loyalty.services.context import Actor, Channel
 from loyalty.services.points import points_adjust, points_earn, points_redeem, points_void
 from loyalty.services.stamps import stamp_add, stamps_redeem
 from tests import factories

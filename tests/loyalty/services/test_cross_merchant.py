@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import CardNotFound
-from loyalty.services.cards import CardRef, card_deactivate, card_reactivate
+from loyalty.services.cards import card_deactivate, card_reactivate
 from loyalty.services.points import points_adjust, points_earn, points_redeem, points_void
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
 from tests import factories

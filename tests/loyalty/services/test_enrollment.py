@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
+from loyalty.domain.identifiers import is_valid_card_number, luhn_check_digit, new_card_number
 from loyalty.exceptions import AlreadyEnrolled, EnrollmentClosed, ProgramInactive, ValidationFailed
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, MerchantSettings, Program, TransactionType
-from loyalty.services.cards import CardRef
-from loyalty.services.context import Actor, Channel
 from loyalty.services.enrollment import customer_enroll
-from loyalty.services.identifiers import is_valid_card_number, luhn_check_digit, new_card_number
 from loyalty.services.stamps import stamp_add
 from tests import factories
 from tests.loyalty.services.ledger_checks import ledger_size

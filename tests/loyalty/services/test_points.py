@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import IntegrityError, transaction
 
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import (
     AlreadyVoided,
     BelowMinimumPurchase,
@@ -19,7 +20,7 @@ from loyalty.exceptions import (
     ValidationFailed,
 )
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, TransactionType
-from loyalty.services.cards import CardRef, card_deactivate, card_reactivate
+from loyalty.services.cards import card_deactivate, card_reactivate
 from loyalty.services.points import points_adjust, points_earn, points_expire, points_redeem, points_void
 from tests import factories
 from tests.loyalty.services.ledger_checks import assert_ledger_matches_cards, card_state, ledger_size

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import (
     PermissionDenied,
     ProgramExists,
@@ -13,7 +14,6 @@ from loyalty.exceptions import (
     ValidationFailed,
 )
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program
-from loyalty.services.cards import CardRef
 from loyalty.services.programs import program_create, program_deactivate, program_update, reward_create, reward_update
 from loyalty.services.stamps import stamp_add
 from tests import factories

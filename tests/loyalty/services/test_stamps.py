@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import (
     AlreadyVoided,
     CardInactive,
@@ -21,8 +23,7 @@ from loyalty.exceptions import (
     ValidationFailed,
 )
 from loyalty.models import LoyaltyTransaction, MerchantSettings, Program, TransactionType
-from loyalty.services.cards import CardRef, card_deactivate
-from loyalty.services.context import Actor, Channel
+from loyalty.services.cards import card_deactivate
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
 from tests import factories
 from tests.loyalty.services.ledger_checks import assert_ledger_matches_cards, card_state

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
+from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import PermissionDenied
-from loyalty.services.context import Actor, Channel
 from staff.models import ApiToken
 from staff.services.memberships import membership_sign_out_everywhere
 from staff.services.tokens import token_authenticate, token_issue

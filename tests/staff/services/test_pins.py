@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 import bcrypt
 import pytest
 
+from loyalty.domain.actors import Actor, Channel
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import (
     PermissionDenied,
     StaffPinInvalid,
@@ -15,8 +17,6 @@ from loyalty.exceptions import (
 )
 from loyalty.models import MerchantSettings
 from loyalty.selectors.settings import merchant_settings_get
-from loyalty.services.cards import CardRef
-from loyalty.services.context import Actor, Channel
 from loyalty.services.stamps import stamp_add
 from staff.models import StaffPin, StorePinGuard
 from staff.services.pins import pin_create, pin_delete, pin_list, pin_unlock, pin_update, pin_verify

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
-from loyalty.services.cards import CardRef
 from loyalty.services.programs import program_update
 from loyalty.services.stamps import stamp_add
 from tests import factories

@@ -6,7 +6,7 @@ import threading
 import httpx
 import pytest
 
-from loyalty.services.cards import CardRef
+from loyalty.domain.cards import CardRef
 from loyalty.services.stamps import stamp_add
 from tests import factories
 from tests.wallet.apple.conftest import unzip

@@ -2,8 +2,8 @@
 
 import pytest
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import LoyaltyCard
-from loyalty.services.cards import CardRef
 from loyalty.services.stamps import stamp_add
 from loyalty.tasks import sync_wallet_passes
 from loyalty_site.celery import app

@@ -5,7 +5,8 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from loyalty.services.cards import CardRef, card_deactivate
+from loyalty.domain.cards import CardRef
+from loyalty.services.cards import card_deactivate
 from tests import factories
 from wallet.google import payloads
 from wallet.google.config import config_get

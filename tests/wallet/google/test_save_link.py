@@ -8,7 +8,8 @@ import google.auth.jwt
 import pytest
 from django.urls import reverse
 
-from loyalty.services.cards import CardRef, card_deactivate
+from loyalty.domain.cards import CardRef
+from loyalty.services.cards import card_deactivate
 from tests import factories
 from wallet.google import backend
 from wallet.google.config import config_get

@@ -11,8 +11,9 @@ import time
 import pytest
 from celery.exceptions import Retry
 
+from loyalty.domain.cards import CardRef
 from loyalty.models import LoyaltyCard
-from loyalty.services.cards import CardRef, card_deactivate
+from loyalty.services.cards import card_deactivate
 from loyalty.services.points import points_earn
 from loyalty.services.programs import program_update
 from loyalty.services.stamps import stamp_add
