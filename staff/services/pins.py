@@ -2,9 +2,12 @@
 
 Verification costs one bcrypt check however many PINs a store has: a keyed
 HMAC of (store, PIN) — ``lookup_digest`` — finds the single candidate row,
-whose bcrypt hash is then checked. The HMAC key is a server secret
-(``LOYALTY_PIN_LOOKUP_KEY``), so the digest alone does not let someone who
-reads the table test PINs offline faster than bcrypt.
+whose bcrypt hash is then checked. The HMAC key is a server secret of its
+own (``LOYALTY_PIN_LOOKUP_KEY``), so the digest alone does not let someone
+who reads the table test PINs offline faster than bcrypt, and rotating
+``SECRET_KEY`` changes nothing here. The keys in
+``LOYALTY_PIN_LOOKUP_KEYS_OLD`` still find a PIN, which is re-keyed with the
+current key on its next success.
 
 Brute force is bounded per store: each wrong PIN counts against the store's
 guard row (and against the named PIN when the caller gives ``staff_pin_id``);
@@ -49,9 +52,16 @@ PIN_MIN_LENGTH = 4
 PIN_MAX_LENGTH = 8
 
 
-def _lookup_digest(store: Store, pin: str) -> str:
+def _lookup_digest(store: Store, pin: str, key: str | None = None) -> str:
+    """The digest under ``key``, by default the current lookup key (the one new and re-keyed rows carry)."""
     message = f"{store.pk}:{pin}".encode()
-    return hmac.new(settings.LOYALTY_PIN_LOOKUP_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new((key or settings.LOYALTY_PIN_LOOKUP_KEY).encode(), message, hashlib.sha256).hexdigest()
+
+
+def _lookup_digests(store: Store, pin: str) -> list[str]:
+    """The digests a row of this PIN may carry: under the current key first, then under each old key."""
+    keys = [settings.LOYALTY_PIN_LOOKUP_KEY, *settings.LOYALTY_PIN_LOOKUP_KEYS_OLD]
+    return list(dict.fromkeys(_lookup_digest(store, pin, key) for key in keys))
 
 
 def _hash(pin: str) -> str:
@@ -92,8 +102,8 @@ def _check_can_manage(actor: Actor, store: Store) -> None:
         raise PermissionDenied(_("Managers manage the staff PINs of their own stores only."))
 
 
-def _pin_taken(store: Store, digest: str, exclude_pk=None) -> bool:
-    qs = StaffPin.objects.filter(store=store, lookup_digest=digest, is_active=True)
+def _pin_taken(store: Store, digests: list[str], exclude_pk=None) -> bool:
+    qs = StaffPin.objects.filter(store=store, lookup_digest__in=digests, is_active=True)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     return qs.exists()
@@ -111,7 +121,7 @@ def pin_create(*, actor: Actor, store: Store, name: str, pin: str, staff_number:
     _check_can_manage(actor, store)
     validate_pin_format(pin)
     digest = _lookup_digest(store, pin)
-    if _pin_taken(store, digest):
+    if _pin_taken(store, _lookup_digests(store, pin)):  # a PIN not yet re-keyed holds its value too
         raise _pin_in_use_error()
     try:
         with transaction.atomic():
@@ -145,15 +155,18 @@ def pin_update(
     if staff_number is not None:
         staff_pin.staff_number = staff_number
         fields.append("staff_number")
+    # Only a new PIN's value is known; a reactivated PIN is checked under the key its row carries.
+    digests = [staff_pin.lookup_digest]
     if pin is not None:
         validate_pin_format(pin)
         staff_pin.lookup_digest = _lookup_digest(staff_pin.store, pin)
         staff_pin.pin_hash = _hash(pin)
         fields += ["lookup_digest", "pin_hash"]
+        digests = _lookup_digests(staff_pin.store, pin)
     if is_active is not None:
         staff_pin.is_active = is_active
         fields.append("is_active")
-    if staff_pin.is_active and _pin_taken(staff_pin.store, staff_pin.lookup_digest, exclude_pk=staff_pin.pk):
+    if staff_pin.is_active and _pin_taken(staff_pin.store, digests, exclude_pk=staff_pin.pk):
         raise _pin_in_use_error()
     try:
         with transaction.atomic():
@@ -250,8 +263,10 @@ def _attempt(*, store: Store, pin: str, staff_pin_id: int | None, now: datetime)
         if named and named.locked_until and named.locked_until > now:
             return _Attempt(_Outcome.LOCKED, locked_until=named.locked_until)
 
-    digest = _lookup_digest(store, pin)
-    candidate = StaffPin.objects.filter(store=store, lookup_digest=digest, is_active=True).first()
+    digests = _lookup_digests(store, pin)
+    rows = StaffPin.objects.filter(store=store, lookup_digest__in=digests, is_active=True)
+    by_digest = {row.lookup_digest: row for row in rows}
+    candidate = next((by_digest[digest] for digest in digests if digest in by_digest), None)  # current key first
     if named is not None and candidate is not None and candidate.pk != named.pk:
         candidate = None  # the right PIN of someone else is not the named staff member's PIN
     if candidate is not None and candidate.locked_until and candidate.locked_until > now:
@@ -259,7 +274,10 @@ def _attempt(*, store: Store, pin: str, staff_pin_id: int | None, now: datetime)
     matched = bcrypt.checkpw(pin.encode(), candidate.pin_hash.encode() if candidate else _dummy_hash())
 
     if matched and candidate is not None:
-        StaffPin.objects.filter(pk=candidate.pk).update(failed_attempts=0, locked_until=None, last_used_at=now)
+        # Found under an old key: re-keyed with the current one.
+        StaffPin.objects.filter(pk=candidate.pk).update(
+            failed_attempts=0, locked_until=None, last_used_at=now, lookup_digest=digests[0]
+        )
         if guard.failed_attempts:
             StorePinGuard.objects.filter(pk=guard.pk).update(failed_attempts=0, window_started_at=None)
         return _Attempt(_Outcome.OK, staff_pin=candidate)

@@ -1,5 +1,7 @@
 """Staff PINs: management rights, format and uniqueness, one bcrypt check, lockout."""
 
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
@@ -384,3 +386,66 @@ def test_merchant_settings_get_or_create_never_duplicates(merchant):
     assert MerchantSettings.objects.filter(merchant=merchant).count() == 1
     assert first.self_enrollment_open is True
     assert first.pin_max_failed_attempts is None  # empty: the platform default applies
+
+
+# --- the lookup key and its rotation ---------------------------------------------------------------
+
+
+def _digest_under(key, store, pin):
+    return hmac.new(key.encode(), f"{store.pk}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+
+def test_a_pin_made_under_an_old_lookup_key_still_works_and_is_rekeyed_on_its_next_success(store, settings):
+    # given a PIN made under key A
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-a", []
+    anna = factories.make_pin(store, pin="4821", name="Anna")
+    assert anna.lookup_digest == _digest_under("key-a", store, "4821")
+
+    # when the key becomes B, with A kept as an old key
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-b", ["key-a"]
+
+    # then a wrong PIN still fails and re-keys nothing
+    with pytest.raises(StaffPinInvalid):
+        pin_verify(store=store, pin="0000", now=NOW)
+    assert StaffPin.objects.get(pk=anna.pk).lookup_digest == _digest_under("key-a", store, "4821")
+    # and the right PIN works and its row now carries the digest under B
+    assert pin_verify(store=store, pin="4821", now=NOW).pk == anna.pk
+    assert StaffPin.objects.get(pk=anna.pk).lookup_digest == _digest_under("key-b", store, "4821")
+
+    # and once A is dropped, the PIN still works
+    settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = []
+    assert pin_verify(store=store, pin="4821", now=NOW).pk == anna.pk
+    with pytest.raises(StaffPinInvalid):
+        pin_verify(store=store, pin="0000", now=NOW)
+
+
+def test_a_pin_not_yet_rekeyed_is_found_only_while_its_key_is_listed(store, settings):
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-a", []
+    factories.make_pin(store, pin="4821")
+
+    settings.LOYALTY_PIN_LOOKUP_KEY = "key-b"
+
+    with pytest.raises(StaffPinInvalid):
+        pin_verify(store=store, pin="4821", now=NOW)
+
+
+def test_a_new_pin_cannot_take_the_value_of_a_pin_not_yet_rekeyed(store, owner, settings):
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-a", []
+    anna = factories.make_pin(store, pin="4821", name="Anna")
+    ben = factories.make_pin(store, pin="1357", name="Ben")
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-b", ["key-a"]
+
+    with pytest.raises(ValidationFailed):
+        pin_create(actor=owner, store=store, name="Cleo", pin="4821")
+    with pytest.raises(ValidationFailed):
+        pin_update(actor=owner, staff_pin=ben, pin="4821")
+    assert StaffPin.objects.count() == 2
+    assert pin_verify(store=store, pin="4821", now=NOW).pk == anna.pk
+
+
+def test_a_secret_key_rotation_leaves_the_pins_working(store, settings):
+    factories.make_pin(store, pin="4821", name="Anna")
+
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-0123456789-abcdefghijklmnop"
+
+    assert pin_verify(store=store, pin="4821", now=NOW).name == "Anna"
