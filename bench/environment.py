@@ -31,6 +31,7 @@ def configure(database_url: str = DEFAULT_DATABASE_URL, *, cache_url: str | None
         "DATABASE_URL": database_url,
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key-never-used-in-production-0123456789",
+        "LOYALTY_PIN_LOOKUP_KEY": "bench-only-pin-lookup-key-never-used-in-production-0123456789",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "SECURE_SSL_REDIRECT": "false",
         "SESSION_COOKIE_SECURE": "false",

@@ -4,9 +4,9 @@ Everything configurable is read from the environment (or an optional ``.env``
 file beside ``manage.py``) through django-environ, in this one place. The
 defaults make the embedded run work with no setup at all (SQLite under
 ``var/``, eager Celery tasks, local-memory cache, console e-mail) and make a
-production run safe: with ``DEBUG=false`` a ``SECRET_KEY`` and a ``CACHE_URL``
-are required and the security middleware is on. Every variable is documented in README.md and
-``.env.example``.
+production run safe: with ``DEBUG=false`` a ``SECRET_KEY``, a ``CACHE_URL`` and a
+``LOYALTY_PIN_LOOKUP_KEY`` are required and the security middleware is on.
+Every variable is documented in README.md and ``.env.example``.
 """
 
 import sys
@@ -236,8 +236,20 @@ LOYALTY_PIN_LOCKOUT_MINUTES = env.int("LOYALTY_PIN_LOCKOUT_MINUTES", default=30)
 LOYALTY_DEFAULT_POINTS_PER_EURO = env.int("LOYALTY_DEFAULT_POINTS_PER_EURO", default=10)
 # bcrypt cost for staff PINs; see README "Staff PINs" for the measurement.
 LOYALTY_PIN_BCRYPT_ROUNDS = env.int("LOYALTY_PIN_BCRYPT_ROUNDS", default=10)
-# Key of the HMAC that finds a PIN's row before the one bcrypt check.
-LOYALTY_PIN_LOOKUP_KEY = env.str("LOYALTY_PIN_LOOKUP_KEY", default=SECRET_KEY)
+# Key of the HMAC that finds a PIN's row before the one bcrypt check. Its own secret, not
+# SECRET_KEY, so that rotating SECRET_KEY leaves every PIN working; see README "Staff PINs".
+LOYALTY_PIN_LOOKUP_KEY = _env_or_none("LOYALTY_PIN_LOOKUP_KEY")
+if LOYALTY_PIN_LOOKUP_KEY is None:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set the LOYALTY_PIN_LOOKUP_KEY environment variable (a random secret of its own, like SECRET_KEY). "
+            "Staff PINs made before it existed were keyed with SECRET_KEY: to keep them, set "
+            "LOYALTY_PIN_LOOKUP_KEY to that value, or list it in LOYALTY_PIN_LOOKUP_KEYS_OLD."
+        )
+    # SECRET_KEY's development default: the embedded run's PINs were keyed with it until now.
+    LOYALTY_PIN_LOOKUP_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789"
+# Former lookup keys, comma-separated: a PIN still keyed with one is found, then re-keyed on its next success.
+LOYALTY_PIN_LOOKUP_KEYS_OLD = [key for key in env.list("LOYALTY_PIN_LOOKUP_KEYS_OLD", default=[]) if key]
 
 # --- Apple Wallet (off unless the pass certificate is configured) ----------------------------------
 # Owned by wallet.apple; see README "Apple Wallet".

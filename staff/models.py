@@ -63,6 +63,9 @@ class StaffPin(TimestampedModel):
     (store, PIN) that finds the one candidate row so verification costs one
     bcrypt check however many PINs the store has. The digest is unique among
     the active PINs of a store, so a PIN alone identifies its holder.
+    ``failed_attempts`` counts the wrong PINs that named this PIN
+    (``staff_pin_id``) within the lockout window, as of the last one;
+    ``locked_until`` is set when it reaches the merchant's maximum.
     """
 
     MERCHANT_LOOKUP = "merchant"
@@ -95,17 +98,20 @@ class StaffPin(TimestampedModel):
 
 
 class StorePinGuard(models.Model):
-    """Failed-PIN counter of a store: brute force is bounded per store, not only per PIN.
+    """The PIN lockout of a store: brute force is bounded per store, not only per PIN.
 
-    Kept in the database (not a cache) so it holds across app processes, and
-    updated under a row lock so concurrent wrong PINs are all counted.
+    Every PIN check of the store locks this row first, so the store's
+    checks are counted one after another across app processes.
+    ``failed_attempts`` is the number of wrong PINs within the lockout window
+    as of the last check (the window itself is the store's
+    ``StorePinFailure`` rows); ``locked_until`` is set when it reaches the
+    merchant's maximum.
     """
 
     MERCHANT_LOOKUP = "store__merchant"
 
     store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="pin_guard", primary_key=True)
     failed_attempts = models.PositiveIntegerField(default=0)
-    window_started_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
@@ -113,6 +119,28 @@ class StorePinGuard(models.Model):
     class Meta:
         verbose_name = _("store PIN lockout")
         verbose_name_plural = _("store PIN lockouts")
+
+
+class StorePinFailure(models.Model):
+    """One wrong PIN at a store, or one being checked: a row of the store's sliding lockout window.
+
+    A check writes its row before bcrypt runs and deletes it when the PIN
+    turns out right, so attempts in flight count and no more than the
+    maximum are ever evaluated. ``staff_pin`` is the PIN the caller named
+    (``staff_pin_id``), if any. Rows older than the window are deleted by
+    the store's next check; an unlock deletes all of the store's.
+    """
+
+    MERCHANT_LOOKUP = "store__merchant"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    staff_pin = models.ForeignKey(StaffPin, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    failed_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "failed_at"], name="storepinfailure_store_at_idx")]
 
 
 class ApiToken(models.Model):

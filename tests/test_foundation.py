@@ -44,6 +44,7 @@ def test_database_url_switches_to_postgresql_and_debug_off():
             "DATABASE_URL": "postgres://u:p@db.example:5433/loyalty",
             "SECRET_KEY": "x" * 50,
             "CACHE_URL": "redis://cache.example:6379/1",
+            "LOYALTY_PIN_LOOKUP_KEY": "y" * 50,
         },
         "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], settings.DATABASES['default']['PORT'], settings.DEBUG",
     )
@@ -74,13 +75,30 @@ def test_production_requires_a_cache_url(tmp_path):
 
 def test_an_explicit_per_process_cache_is_accepted_with_a_warning(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(DEBUG="false", SECRET_KEY="x" * 50, SQLITE_PATH=str(tmp_path / "x.sqlite3"), CACHE_URL="locmemcache://")
+    env.update(
+        DEBUG="false", SECRET_KEY="x" * 50, LOYALTY_PIN_LOOKUP_KEY="y" * 50, SQLITE_PATH=str(tmp_path / "x.sqlite3"),
+        CACHE_URL="locmemcache://",
+    )  # fmt: skip
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert "loyalty_site.W001" in result.stderr + result.stdout
     assert "counted per process" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("missing", [None, ""], ids=["unset", "empty"])
+def test_production_requires_a_pin_lookup_key_of_its_own(missing):
+    """The PIN lookup key no longer follows SECRET_KEY, whose rotation would have broken every PIN."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOYALTY_PIN_LOOKUP_KEY")}
+    env.update({"DEBUG": "false", "SECRET_KEY": "a-production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a3"})
+    env["CACHE_URL"] = "redis://cache.example:6379/1"  # not reached: settings make no connection
+    if missing is not None:
+        env["LOYALTY_PIN_LOOKUP_KEY"] = missing
+    importing = [sys.executable, "-c", "import loyalty_site.settings"]
+    result = subprocess.run(importing, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set the LOYALTY_PIN_LOOKUP_KEY environment variable" in result.stderr
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -90,6 +108,7 @@ def test_check_deploy_is_clean_with_production_settings():
             "DEBUG": "false",
             "SECRET_KEY": "a-production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a3",
             "CACHE_URL": "redis://cache.example:6379/1",  # not reached: checks make no connection
+            "LOYALTY_PIN_LOOKUP_KEY": "a-production-like-pin-lookup-key-with-enough-entropy-1a2b3c4d5e",
             "ALLOWED_HOSTS": "loyalty.example.com",
             "CSRF_TRUSTED_ORIGINS": "https://loyalty.example.com",
             "SITE_URL": "https://loyalty.example.com",

@@ -2,18 +2,35 @@
 
 Verification costs one bcrypt check however many PINs a store has: a keyed
 HMAC of (store, PIN) — ``lookup_digest`` — finds the single candidate row,
-whose bcrypt hash is then checked. The HMAC key is a server secret
-(``LOYALTY_PIN_LOOKUP_KEY``), so the digest alone does not let someone who
-reads the table test PINs offline faster than bcrypt.
+whose bcrypt hash is then checked. The HMAC key is a server secret of its
+own (``LOYALTY_PIN_LOOKUP_KEY``), so the digest alone does not let someone
+who reads the table test PINs offline faster than bcrypt, and rotating
+``SECRET_KEY`` changes nothing here. The keys in
+``LOYALTY_PIN_LOOKUP_KEYS_OLD`` still find a PIN, which is re-keyed with the
+current key on its next success.
 
-Brute force is bounded per store: each wrong PIN counts against the store's
-guard row (and against the named PIN when the caller gives ``staff_pin_id``);
-after the merchant's maximum within the lockout window, verification answers
-``STAFF_PIN_LOCKED`` until the window passes or an owner or manager unlocks.
-The guard row is locked for the whole check, so concurrent wrong PINs are
-counted one after another and no more than the maximum are ever evaluated.
-A success resets the counters. Counts are committed in their own transaction
-before the error is raised, so the failed operation cannot roll them back.
+Brute force is bounded per store by a sliding window: every wrong PIN at the
+store is a ``StorePinFailure`` row, and once the window holds the merchant's
+maximum, PIN entry at the store answers ``STAFF_PIN_LOCKED`` for the lockout
+minutes (until an owner or manager unlocks). A success resets nothing, so a
+staff member who knows their own PIN cannot type it between guesses to keep
+guessing a colleague's; failures leave the window one by one as they age. A
+wrong PIN that names a PIN (``staff_pin_id``) also counts for that PIN, which
+then stays locked even when the store is unlocked for another PIN.
+
+A check runs in three steps, so that bcrypt never runs inside a transaction
+(on SQLite every transaction holds the database's write lock; on PostgreSQL
+the store's guard row would stay locked):
+
+1. a short transaction locks the store's ``StorePinGuard`` row, refuses if
+   the store (or the named PIN) is locked, and writes the attempt's failure
+   row *before* the check: attempts in flight count, so no more than the
+   maximum are ever evaluated, however many arrive at once;
+2. bcrypt, outside any transaction;
+3. a wrong PIN leaves its row; a right one deletes it in a second short
+   transaction (re-checking the row it matched), so a success costs no
+   attempt. While the last attempt left is being checked, the store answers
+   ``STAFF_PIN_LOCKED``; if that PIN is right, the lock it caused is lifted.
 """
 
 import hashlib
@@ -26,7 +43,7 @@ from enum import Enum
 import bcrypt
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,7 +58,7 @@ from loyalty.exceptions import (
 )
 from loyalty.models import LoyaltyTransaction, Store
 from loyalty.selectors.settings import merchant_settings_get
-from staff.models import Membership, StaffPin, StorePinGuard
+from staff.models import Membership, StaffPin, StorePinFailure, StorePinGuard
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +66,16 @@ PIN_MIN_LENGTH = 4
 PIN_MAX_LENGTH = 8
 
 
-def _lookup_digest(store: Store, pin: str) -> str:
+def _lookup_digest(store: Store, pin: str, key: str | None = None) -> str:
+    """The digest under ``key``, by default the current lookup key (the one new and re-keyed rows carry)."""
     message = f"{store.pk}:{pin}".encode()
-    return hmac.new(settings.LOYALTY_PIN_LOOKUP_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new((key or settings.LOYALTY_PIN_LOOKUP_KEY).encode(), message, hashlib.sha256).hexdigest()
+
+
+def _lookup_digests(store: Store, pin: str) -> list[str]:
+    """The digests a row of this PIN may carry: under the current key first, then under each old key."""
+    keys = [settings.LOYALTY_PIN_LOOKUP_KEY, *settings.LOYALTY_PIN_LOOKUP_KEYS_OLD]
+    return list(dict.fromkeys(_lookup_digest(store, pin, key) for key in keys))
 
 
 def _hash(pin: str) -> str:
@@ -92,8 +116,8 @@ def _check_can_manage(actor: Actor, store: Store) -> None:
         raise PermissionDenied(_("Managers manage the staff PINs of their own stores only."))
 
 
-def _pin_taken(store: Store, digest: str, exclude_pk=None) -> bool:
-    qs = StaffPin.objects.filter(store=store, lookup_digest=digest, is_active=True)
+def _pin_taken(store: Store, digests: list[str], exclude_pk=None) -> bool:
+    qs = StaffPin.objects.filter(store=store, lookup_digest__in=digests, is_active=True)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     return qs.exists()
@@ -111,7 +135,7 @@ def pin_create(*, actor: Actor, store: Store, name: str, pin: str, staff_number:
     _check_can_manage(actor, store)
     validate_pin_format(pin)
     digest = _lookup_digest(store, pin)
-    if _pin_taken(store, digest):
+    if _pin_taken(store, _lookup_digests(store, pin)):  # a PIN not yet re-keyed holds its value too
         raise _pin_in_use_error()
     try:
         with transaction.atomic():
@@ -145,15 +169,18 @@ def pin_update(
     if staff_number is not None:
         staff_pin.staff_number = staff_number
         fields.append("staff_number")
+    # Only a new PIN's value is known; a reactivated PIN is checked under the key its row carries.
+    digests = [staff_pin.lookup_digest]
     if pin is not None:
         validate_pin_format(pin)
         staff_pin.lookup_digest = _lookup_digest(staff_pin.store, pin)
         staff_pin.pin_hash = _hash(pin)
         fields += ["lookup_digest", "pin_hash"]
+        digests = _lookup_digests(staff_pin.store, pin)
     if is_active is not None:
         staff_pin.is_active = is_active
         fields.append("is_active")
-    if staff_pin.is_active and _pin_taken(staff_pin.store, staff_pin.lookup_digest, exclude_pk=staff_pin.pk):
+    if staff_pin.is_active and _pin_taken(staff_pin.store, digests, exclude_pk=staff_pin.pk):
         raise _pin_in_use_error()
     try:
         with transaction.atomic():
@@ -177,12 +204,20 @@ def pin_delete(*, actor: Actor, staff_pin: StaffPin) -> bool:
 
 @transaction.atomic
 def pin_unlock(*, actor: Actor, staff_pin: StaffPin) -> StaffPin:
-    """Clear the PIN's lockout and its store's: an owner or manager vouches for the till."""
+    """Clear the PIN's lockout and its store's: an owner or manager vouches for the till.
+
+    The store's failures are forgiven (its window starts empty); another PIN
+    locked by failures that named it stays locked until unlocked itself.
+    """
     _check_can_manage(actor, staff_pin.store)
+    store = staff_pin.store
+    StorePinGuard.objects.select_for_update().filter(store=store).first()  # after any check in progress
+    StorePinFailure.objects.filter(store=store).delete()
+    StorePinGuard.objects.filter(store=store).update(failed_attempts=0, locked_until=None)
     StaffPin.objects.filter(pk=staff_pin.pk).update(failed_attempts=0, locked_until=None)
-    StorePinGuard.objects.filter(store=staff_pin.store).update(
-        failed_attempts=0, locked_until=None, window_started_at=None
-    )
+    StaffPin.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=timezone.now()), store=store, failed_attempts__gt=0
+    ).update(failed_attempts=0)  # their failures were the store's rows just deleted
     staff_pin.refresh_from_db()
     return staff_pin
 
@@ -225,6 +260,24 @@ class _Attempt:
     attempts_left: int | None = None
 
 
+@dataclass(frozen=True)
+class _Limits:
+    max_attempts: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class _Reservation:
+    """An attempt counted as a failure before its check (step 1), and what the check needs."""
+
+    failure_id: int
+    named_id: int | None
+    candidate: StaffPin | None  # the active row of this PIN (of the named one only, when a PIN is named)
+    store_failures: int  # in the window, this attempt included
+    store_locked_until: datetime | None  # set when this attempt filled the window
+    named_locked_until: datetime | None  # set when this attempt filled the named PIN's count
+
+
 def _guard_locked(store: Store) -> StorePinGuard:
     """The store's guard row, locked until the transaction ends; made on the store's first PIN check."""
     guard = StorePinGuard.objects.select_for_update().filter(store=store).first()
@@ -234,58 +287,139 @@ def _guard_locked(store: Store) -> StorePinGuard:
     return guard
 
 
+def _failures_in_window(*, limits: _Limits, now: datetime, **lookup) -> int:
+    return StorePinFailure.objects.filter(failed_at__gt=now - limits.window, **lookup).count()
+
+
+def _is_locked(locked_until: datetime | None, now: datetime) -> bool:
+    return locked_until is not None and locked_until > now
+
+
 @transaction.atomic
-def _attempt(*, store: Store, pin: str, staff_pin_id: int | None, now: datetime) -> _Attempt:
-    merchant_settings = merchant_settings_get(merchant=store.merchant)
-    max_attempts = merchant_settings.effective_pin_max_failed_attempts
-    window = timedelta(minutes=merchant_settings.effective_pin_lockout_minutes)
-
+def _attempt_reserve(
+    *, store: Store, digests: list[str], staff_pin_id: int | None, limits: _Limits, now: datetime
+) -> _Reservation | _Attempt:
+    """Step 1: refuse a locked store or named PIN, else count the attempt as a failure and find its candidate."""
     guard = _guard_locked(store)
-    if guard.locked_until and guard.locked_until > now:
+    if _is_locked(guard.locked_until, now):
         return _Attempt(_Outcome.LOCKED, locked_until=guard.locked_until)
-
     named = None
     if staff_pin_id is not None:
-        named = StaffPin.objects.select_for_update().filter(pk=staff_pin_id, store=store, is_active=True).first()
-        if named and named.locked_until and named.locked_until > now:
+        named = StaffPin.objects.filter(pk=staff_pin_id, store=store, is_active=True).first()
+        if named is not None and _is_locked(named.locked_until, now):
             return _Attempt(_Outcome.LOCKED, locked_until=named.locked_until)
 
-    digest = _lookup_digest(store, pin)
-    candidate = StaffPin.objects.filter(store=store, lookup_digest=digest, is_active=True).first()
+    store_failures = 0  # the guard's count is never below the window's, so 0 means an empty window
+    if guard.failed_attempts:
+        StorePinFailure.objects.filter(store=store, failed_at__lte=now - limits.window).delete()
+        store_failures = _failures_in_window(store=store, limits=limits, now=now)
+    if store_failures >= limits.max_attempts:  # the merchant lowered the maximum: the window is already full
+        guard.failed_attempts, guard.locked_until = store_failures, now + limits.window
+        guard.save(update_fields=["failed_attempts", "locked_until"])
+        return _Attempt(_Outcome.LOCKED, locked_until=guard.locked_until)
+    failure = StorePinFailure.objects.create(store=store, staff_pin=named, failed_at=now)
+    guard.failed_attempts = store_failures + 1
+    store_locked_until = now + limits.window if guard.failed_attempts >= limits.max_attempts else None
+    guard.locked_until = store_locked_until
+    guard.save(update_fields=["failed_attempts", "locked_until"])
+
+    named_locked_until = None
+    if named is not None:
+        named.failed_attempts = _failures_in_window(staff_pin=named, limits=limits, now=now)
+        if named.failed_attempts >= limits.max_attempts:
+            named_locked_until = named.locked_until = now + limits.window
+        elif named.locked_until is not None:  # a lockout that has passed: the PIN starts afresh
+            named.locked_until = None
+        named.save(update_fields=["failed_attempts", "locked_until"])
+
+    rows = StaffPin.objects.filter(store=store, lookup_digest__in=digests, is_active=True)
+    by_digest = {row.lookup_digest: row for row in rows}
+    candidate = next((by_digest[digest] for digest in digests if digest in by_digest), None)  # current key first
     if named is not None and candidate is not None and candidate.pk != named.pk:
         candidate = None  # the right PIN of someone else is not the named staff member's PIN
-    if candidate is not None and candidate.locked_until and candidate.locked_until > now:
-        return _Attempt(_Outcome.LOCKED, locked_until=candidate.locked_until)  # locked stays locked
-    matched = bcrypt.checkpw(pin.encode(), candidate.pin_hash.encode() if candidate else _dummy_hash())
-
-    if matched and candidate is not None:
-        StaffPin.objects.filter(pk=candidate.pk).update(failed_attempts=0, locked_until=None, last_used_at=now)
-        if guard.failed_attempts:
-            StorePinGuard.objects.filter(pk=guard.pk).update(failed_attempts=0, window_started_at=None)
-        return _Attempt(_Outcome.OK, staff_pin=candidate)
-
-    if guard.window_started_at is None or now - guard.window_started_at > window:
-        guard.failed_attempts, guard.window_started_at = 0, now
-    guard.failed_attempts += 1
-    if guard.failed_attempts >= max_attempts:
-        guard.locked_until = now + window
-    guard.save()
-    locked_until = guard.locked_until if guard.failed_attempts >= max_attempts else None
-    if named is not None:
-        if named.locked_until is not None and named.locked_until <= now:
-            # The lockout has passed: a new window starts, or one typo would lock the PIN again.
-            named.failed_attempts, named.locked_until = 0, None
-        named.failed_attempts += 1
-        if named.failed_attempts >= max_attempts:
-            named.locked_until = now + window
-            locked_until = named.locked_until
-        named.save(update_fields=["failed_attempts", "locked_until"])
-    logger.warning(
-        "staff_pin.failed",
-        extra={"store": store.code, "failed_attempts": guard.failed_attempts, "max_attempts": max_attempts},
+    return _Reservation(
+        failure_id=failure.pk,
+        named_id=named.pk if named is not None else None,
+        candidate=candidate,
+        store_failures=guard.failed_attempts,
+        store_locked_until=store_locked_until,
+        named_locked_until=named_locked_until,
     )
+
+
+@transaction.atomic
+def _attempt_succeed(
+    *, store: Store, reservation: _Reservation, current_digest: str, limits: _Limits, now: datetime
+) -> _Attempt:
+    """Step 3 for a PIN bcrypt accepted: take its failure back, unless its row changed or a lock now applies."""
+    guard = _guard_locked(store)
+    candidate = reservation.candidate
+    rekey = {"lookup_digest": current_digest} if candidate.lookup_digest != current_digest else {}
+    if reservation.named_id is None and not _is_locked(guard.locked_until, now):
+        # The usual case, in one statement: the row is as it was checked and no lock has come on it since.
+        # (A named PIN's own count included this attempt: the full path below recounts it.)
+        used = (
+            StaffPin.objects.filter(
+                Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+                pk=candidate.pk,
+                pin_hash=candidate.pin_hash,
+                is_active=True,
+            ).update(last_used_at=now, **rekey)
+        )
+        if used:
+            _failure_take_back(guard=guard, reservation=reservation, limits=limits, now=now)
+            candidate.last_used_at = now
+            candidate.lookup_digest = current_digest
+            return _Attempt(_Outcome.OK, staff_pin=candidate)
+
+    candidate = StaffPin.objects.select_for_update().filter(pk=candidate.pk, store=store, is_active=True).first()
+    if candidate is None or candidate.pin_hash != reservation.candidate.pin_hash:
+        # Changed or deactivated during the check: the PIN given is no longer valid, and its failure stays.
+        return _failed(reservation=reservation, limits=limits)
+    if _failure_take_back(guard=guard, reservation=reservation, limits=limits, now=now):
+        if reservation.named_id == candidate.pk:
+            candidate.failed_attempts = _failures_in_window(staff_pin=candidate, limits=limits, now=now)
+            if candidate.failed_attempts < limits.max_attempts:
+                candidate.locked_until = None  # locked only because this attempt was in flight
+    if _is_locked(guard.locked_until, now):
+        return _Attempt(_Outcome.LOCKED, locked_until=guard.locked_until)
+    if _is_locked(candidate.locked_until, now):
+        # The right PIN of a PIN locked by guesses that named it: refused, not counted (it is no guess).
+        candidate.save(update_fields=["failed_attempts", "locked_until"])
+        return _Attempt(_Outcome.LOCKED, locked_until=candidate.locked_until)
+    candidate.last_used_at = now
+    candidate.lookup_digest = current_digest
+    candidate.save(update_fields=["failed_attempts", "locked_until", "last_used_at", "lookup_digest"])
+    return _Attempt(_Outcome.OK, staff_pin=candidate)
+
+
+def _failure_take_back(*, guard: StorePinGuard, reservation: _Reservation, limits: _Limits, now: datetime) -> bool:
+    """Delete a right PIN's failure row and recount the store (its guard row locked); False if an unlock took it."""
+    if not StorePinFailure.objects.filter(pk=reservation.failure_id).delete()[0]:
+        return False
+    remaining = guard.failed_attempts - 1  # the guard's count as of its last write, this attempt included
+    guard.failed_attempts = _failures_in_window(store=guard.store_id, limits=limits, now=now) if remaining > 0 else 0
+    if guard.failed_attempts < limits.max_attempts:
+        guard.locked_until = None  # the window was full only because this attempt was in flight
+    guard.save(update_fields=["failed_attempts", "locked_until"])
+    return True
+
+
+def _failed(*, reservation: _Reservation, limits: _Limits) -> _Attempt:
+    """Step 3 for a wrong PIN: its failure was written in step 1; answer with the lock it caused, if any."""
+    locked_until = reservation.store_locked_until or reservation.named_locked_until
     return _Attempt(
-        _Outcome.INVALID, locked_until=locked_until, attempts_left=max(max_attempts - guard.failed_attempts, 0)
+        _Outcome.INVALID,
+        locked_until=locked_until,
+        attempts_left=max(limits.max_attempts - reservation.store_failures, 0),
+    )
+
+
+def _limits(store: Store) -> _Limits:
+    merchant_settings = merchant_settings_get(merchant=store.merchant)
+    return _Limits(
+        max_attempts=merchant_settings.effective_pin_max_failed_attempts,
+        window=timedelta(minutes=merchant_settings.effective_pin_lockout_minutes),
     )
 
 
@@ -294,19 +428,39 @@ def pin_verify(
 ) -> StaffPin:
     """The active StaffPin of ``store`` matching ``pin``, or a domain error.
 
-    Must run outside the operation's transaction (the domain services call
-    it first) so that a failure's count is committed.
+    Must run outside any transaction (the domain services call it before
+    they open theirs): its counts must be committed whatever the operation
+    does next, and bcrypt must not run while a transaction holds a lock.
     """
     if not pin:
         raise StaffPinRequired()
     now = now or timezone.now()
     if not (pin.isascii() and pin.isdigit() and PIN_MIN_LENGTH <= len(pin) <= PIN_MAX_LENGTH):
         pin = "x"  # never matches, still counted and still costs one bcrypt check
-    attempt = _attempt(store=store, pin=pin, staff_pin_id=staff_pin_id, now=now)
+    limits = _limits(store)
+    digests = _lookup_digests(store, pin)
+    attempt = _attempt_reserve(store=store, digests=digests, staff_pin_id=staff_pin_id, limits=limits, now=now)
+    if isinstance(attempt, _Reservation):
+        reservation = attempt
+        candidate = reservation.candidate
+        hashed = candidate.pin_hash.encode() if candidate is not None else _dummy_hash()
+        if bcrypt.checkpw(pin.encode(), hashed) and candidate is not None:
+            attempt = _attempt_succeed(
+                store=store, reservation=reservation, current_digest=digests[0], limits=limits, now=now
+            )
+        else:
+            attempt = _failed(reservation=reservation, limits=limits)
+        if attempt.outcome is _Outcome.INVALID:
+            logger.warning(
+                "staff_pin.failed",
+                extra={
+                    "store": store.code,
+                    "failed_attempts": reservation.store_failures,
+                    "max_attempts": limits.max_attempts,
+                },
+            )
     if attempt.outcome is _Outcome.OK:
         return attempt.staff_pin
-    if attempt.outcome is _Outcome.LOCKED:
-        raise StaffPinLocked(details={"locked_until": attempt.locked_until.isoformat()})
     if attempt.locked_until is not None:
         raise StaffPinLocked(details={"locked_until": attempt.locked_until.isoformat()})
     raise StaffPinInvalid(details={"attempts_left": attempt.attempts_left})

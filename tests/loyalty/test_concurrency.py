@@ -31,7 +31,7 @@ from loyalty.services.cards import card_deactivate, card_reactivate
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.points import points_adjust, points_earn, points_expire, points_redeem, points_void
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
-from staff.models import StorePinGuard
+from staff.models import StorePinFailure, StorePinGuard
 from staff.services.pins import pin_verify
 from tests import factories
 from tests.loyalty.services.ledger_checks import assert_ledger_matches_cards
@@ -196,6 +196,93 @@ def test_concurrent_wrong_pins_never_evaluate_more_than_the_maximum(merchant, st
     assert guard.failed_attempts == 5
     with pytest.raises(StaffPinLocked):
         pin_verify(store=store, pin="4821", now=NOW + timedelta(minutes=1))
+
+
+def test_concurrent_right_pins_give_wrong_ones_no_extra_attempt(merchant, store, monkeypatch):
+    """Staff typing the right PIN while someone guesses: successes are not counted, and free no attempt."""
+    MerchantSettings.objects.create(merchant=merchant, pin_max_failed_attempts=5, pin_lockout_minutes=15)
+    factories.make_pin(store, pin="4821")
+    wrong_checks = []
+    real_checkpw = bcrypt.checkpw
+
+    def spy(password, hashed):
+        if password != b"4821":
+            wrong_checks.append(password)
+        return real_checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", spy)
+
+    def attempt(index):  # odd threads are the staff with the right PIN
+        return pin_verify(store=store, pin="4821" if index % 2 else f"{9000 + index}", now=NOW)
+
+    outcomes = run_concurrently(attempt)
+
+    rights, wrongs = outcomes[1::2], outcomes[0::2]
+    assert_only([outcome for outcome in rights if isinstance(outcome, Exception)], StaffPinLocked)
+    assert all(isinstance(outcome, (StaffPinInvalid, StaffPinLocked)) for outcome in wrongs)
+    guard = StorePinGuard.objects.get(store=store)
+    assert guard.failed_attempts == len(wrong_checks) == StorePinFailure.objects.filter(store=store).count()
+    assert len(wrong_checks) <= 5
+    assert (guard.locked_until is not None) == (len(wrong_checks) == 5)
+
+    # and the guesses that follow get exactly what is left of the five
+    for index in range(10):
+        with pytest.raises((StaffPinInvalid, StaffPinLocked)):
+            pin_verify(store=store, pin=f"{8000 + index}", now=NOW)
+    assert len(wrong_checks) == 5
+    assert StorePinGuard.objects.get(store=store).failed_attempts == 5
+    with pytest.raises(StaffPinLocked):
+        pin_verify(store=store, pin="4821", now=NOW + timedelta(minutes=1))
+
+
+def test_a_pin_inside_bcrypt_holds_no_lock_on_its_store(merchant, store, program, monkeypatch):
+    """bcrypt runs outside any transaction: another PIN and a stamp at the same store go through meanwhile."""
+    factories.make_pin(store, pin="4821", name="Anna")
+    factories.make_pin(store, pin="1357", name="Ben")
+    card = factories.make_card(store)
+    inside_bcrypt, release = threading.Event(), threading.Event()
+    real_checkpw = bcrypt.checkpw
+
+    def held_checkpw(password, hashed):
+        if password == b"4821":
+            inside_bcrypt.set()
+            release.wait(60)
+        return real_checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", held_checkpw)
+    outcomes = {}
+
+    def run(name, work):
+        try:
+            outcomes[name] = work()
+        except Exception as error:  # the test inspects every outcome
+            outcomes[name] = error
+        finally:
+            connection.close()
+
+    held = threading.Thread(target=run, args=("anna", lambda: pin_verify(store=store, pin="4821", now=NOW)))
+    held.start()
+    assert inside_bcrypt.wait(30)
+    till = factories.till_actor(store)
+    others = [
+        threading.Thread(target=run, args=("ben", lambda: pin_verify(store=store, pin="1357", now=NOW))),
+        threading.Thread(
+            target=run,
+            args=("stamp", lambda: stamp_add(actor=till, card_ref=CardRef(card_id=card.pk), staff_pin="1357", now=NOW)),
+        ),
+    ]
+    for thread in others:
+        thread.start()
+    for thread in others:
+        thread.join(timeout=10)
+    finished_while_held = sorted(outcomes)
+    release.set()
+    held.join(timeout=30)
+
+    assert finished_while_held == ["ben", "stamp"]
+    assert outcomes["anna"].name == "Anna" and outcomes["ben"].name == "Ben"
+    assert outcomes["stamp"].card.stamp_count == 1
+    assert StorePinGuard.objects.get(store=store).failed_attempts == 0
 
 
 def test_concurrent_enrollments_with_one_email_make_one_customer_and_one_card(store, program):

@@ -1,5 +1,7 @@
 """Staff PINs: management rights, format and uniqueness, one bcrypt check, lockout."""
 
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
@@ -49,6 +51,14 @@ def checkpw_calls(monkeypatch):
 
     monkeypatch.setattr(bcrypt, "checkpw", spy)
     return calls
+
+
+def _answer(store, pin, now, **extra):
+    """The staff member's name for a right PIN, else the error code."""
+    try:
+        return pin_verify(store=store, pin=pin, now=now, **extra).name
+    except (StaffPinInvalid, StaffPinLocked) as error:
+        return error.code
 
 
 def limits(merchant, attempts, minutes):
@@ -297,16 +307,89 @@ def test_failures_outside_the_window_do_not_add_up(store, merchant):
         assert error.value.details == {"attempts_left": attempts_left}
 
 
-def test_a_success_resets_the_count(store, merchant):
+def test_a_known_pin_between_guesses_does_not_reset_the_count(store, merchant, checkpw_calls):
+    """A staff member who knows their own PIN cannot walk through a colleague's by typing it between guesses."""
+    # given Ben, who knows his own PIN, and Anna's PIN, which he wants
+    limits(merchant, attempts=5, minutes=30)
+    factories.make_pin(store, pin="1357", name="Ben")
+    factories.make_pin(store, pin="0021", name="Anna")
+
+    # when he guesses 0000, 0001, ... and types his own PIN after every four guesses
+    answers = []
+    for guess in range(100):
+        if guess and guess % 4 == 0:
+            answers.append(_answer(store, "1357", NOW))
+        answers.append(_answer(store, f"{guess:04d}", NOW))
+        if answers[-1] == "STAFF_PIN_LOCKED":
+            break
+
+    # then the store locks after five wrong PINs: Anna's PIN (his 22nd guess) is never reached
+    assert answers == ["STAFF_PIN_INVALID"] * 4 + ["Ben", "STAFF_PIN_LOCKED"]
+    assert len(checkpw_calls) == 6
+    guard = StorePinGuard.objects.get(store=store)
+    assert (guard.failed_attempts, guard.locked_until) == (5, NOW + timedelta(minutes=30))
+    # and his own PIN does not unlock it: refused, not even checked
+    assert _answer(store, "1357", NOW + timedelta(minutes=29)) == "STAFF_PIN_LOCKED"
+    assert len(checkpw_calls) == 6
+
+
+def test_a_success_neither_resets_the_count_nor_uses_up_an_attempt(store, merchant):
     limits(merchant, attempts=3, minutes=10)
     factories.make_pin(store, pin="4821")
-    for _ in range(2):
+    with pytest.raises(StaffPinInvalid):
+        pin_verify(store=store, pin="0000", now=NOW)
+    with pytest.raises(StaffPinInvalid) as error:
+        pin_verify(store=store, pin="0001", now=NOW)
+    assert error.value.details == {"attempts_left": 1}
+
+    assert pin_verify(store=store, pin="4821", now=NOW)  # on the last attempt left: works, locks nothing
+    assert pin_verify(store=store, pin="4821", now=NOW)
+    assert StorePinGuard.objects.get(store=store).locked_until is None
+
+    with pytest.raises(StaffPinLocked):  # the count was kept: the third wrong PIN locks
+        pin_verify(store=store, pin="0002", now=NOW)
+
+
+def test_while_the_last_attempt_is_checked_the_store_answers_locked_and_a_right_pin_lifts_it(
+    store, merchant, monkeypatch
+):
+    """No guess is evaluated beyond the maximum, even one arriving while the last attempt left is in bcrypt."""
+    limits(merchant, attempts=3, minutes=10)
+    factories.make_pin(store, pin="4821", name="Anna")
+    for guess in ("0000", "0001"):
         with pytest.raises(StaffPinInvalid):
-            pin_verify(store=store, pin="0000", now=NOW)
-    pin_verify(store=store, pin="4821", now=NOW)
-    for _ in range(2):
+            pin_verify(store=store, pin=guess, now=NOW)
+    meanwhile = []
+    real_checkpw = bcrypt.checkpw
+
+    def checkpw_with_a_guess_meanwhile(password, hashed):
+        if password == b"4821":  # another till guesses while the right PIN, the third attempt, is checked
+            meanwhile.append(_answer(store, "0002", NOW))
+        return real_checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", checkpw_with_a_guess_meanwhile)
+
+    assert _answer(store, "4821", NOW) == "Anna"
+    assert meanwhile == ["STAFF_PIN_LOCKED"]
+    guard = StorePinGuard.objects.get(store=store)
+    assert (guard.failed_attempts, guard.locked_until) == (2, None)
+    assert _answer(store, "0002", NOW) == "STAFF_PIN_LOCKED"  # now it is the third wrong PIN
+
+
+def test_failures_leave_the_window_one_by_one(store, merchant):
+    """A sliding window: a failure counts for the lockout minutes after it, then no more."""
+    limits(merchant, attempts=3, minutes=10)
+    factories.make_pin(store, pin="4821")
+    for at in (NOW, NOW + timedelta(minutes=6)):
         with pytest.raises(StaffPinInvalid):
-            pin_verify(store=store, pin="0000", now=NOW)
+            pin_verify(store=store, pin="0000", now=at)
+
+    with pytest.raises(StaffPinInvalid) as error:  # the first failure has left the window, the second not
+        pin_verify(store=store, pin="0000", now=NOW + timedelta(minutes=11))
+    assert error.value.details == {"attempts_left": 1}
+    with pytest.raises(StaffPinLocked) as error:
+        pin_verify(store=store, pin="0000", now=NOW + timedelta(minutes=12))
+    assert error.value.details == {"locked_until": (NOW + timedelta(minutes=22)).isoformat()}
 
 
 def test_lockout_is_per_store(store, station, merchant):
@@ -321,23 +404,29 @@ def test_lockout_is_per_store(store, station, merchant):
     assert pin_verify(store=station, pin="4821", now=NOW)
 
 
-def test_a_named_pin_locks_and_stays_locked_with_the_right_pin(store, merchant):
-    """Failures against a named PIN count for it even when another PIN's success clears the store's count."""
+def test_a_named_pin_locks_and_stays_locked_when_the_store_is_unlocked_for_another_pin(store, merchant, owner):
+    """Wrong PINs naming Anna count for the store and for her PIN; unlocking Ben frees the till, not her PIN."""
     limits(merchant, attempts=3, minutes=10)
     anna = factories.make_pin(store, pin="4821", name="Anna")
-    factories.make_pin(store, pin="1357", name="Ben")
+    ben = factories.make_pin(store, pin="1357", name="Ben")
     for _ in range(2):
         with pytest.raises(StaffPinInvalid):
             pin_verify(store=store, pin="0000", staff_pin_id=anna.pk, now=NOW)
-    pin_verify(store=store, pin="1357", now=NOW)  # Ben works: the store's count is reset
+    pin_verify(store=store, pin="1357", now=NOW)  # Ben works, and resets nothing
 
     with pytest.raises(StaffPinLocked) as error:
         pin_verify(store=store, pin="1234", staff_pin_id=anna.pk, now=NOW)
     assert error.value.details["locked_until"] == (NOW + timedelta(minutes=10)).isoformat()
+    anna.refresh_from_db()
+    assert (anna.failed_attempts, anna.locked_until) == (3, NOW + timedelta(minutes=10))
+    with pytest.raises(StaffPinLocked):
+        pin_verify(store=store, pin="1357", now=NOW + timedelta(minutes=5))  # the store is locked: Ben too
+
+    pin_unlock(actor=owner, staff_pin=ben)
 
     with pytest.raises(StaffPinLocked):
         pin_verify(store=store, pin="4821", now=NOW + timedelta(minutes=5))  # Anna's right PIN
-    assert pin_verify(store=store, pin="1357", now=NOW + timedelta(minutes=5))  # Ben still works
+    assert pin_verify(store=store, pin="1357", now=NOW + timedelta(minutes=5))  # Ben works again
 
 
 def test_someone_elses_pin_does_not_pass_for_the_named_pin(store):
@@ -375,6 +464,23 @@ def test_unlock_clears_the_pin_and_the_store(store, merchant, owner):
     guard = StorePinGuard.objects.get(store=store)
     assert (guard.failed_attempts, guard.locked_until) == (0, None)
     assert pin_verify(store=store, pin="4821", now=NOW).pk == anna.pk
+    with pytest.raises(StaffPinInvalid) as error:  # the failures before the unlock are forgiven
+        pin_verify(store=store, pin="0000", now=NOW)
+    assert error.value.details == {"attempts_left": 1}
+
+
+def test_unlock_clears_a_lock_made_by_guesses_between_known_pins(store, merchant, owner):
+    limits(merchant, attempts=3, minutes=30)
+    ben = factories.make_pin(store, pin="1357", name="Ben")
+    for guess in ("0000", "0001", "1357", "0002"):
+        _answer(store, guess, NOW)
+    assert _answer(store, "1357", NOW) == "STAFF_PIN_LOCKED"
+
+    pin_unlock(actor=owner, staff_pin=ben)
+
+    assert _answer(store, "1357", NOW) == "Ben"
+    assert _answer(store, "0003", NOW) == "STAFF_PIN_INVALID"
+    assert StorePinGuard.objects.get(store=store).failed_attempts == 1
 
 
 def test_merchant_settings_get_or_create_never_duplicates(merchant):
@@ -384,3 +490,79 @@ def test_merchant_settings_get_or_create_never_duplicates(merchant):
     assert MerchantSettings.objects.filter(merchant=merchant).count() == 1
     assert first.self_enrollment_open is True
     assert first.pin_max_failed_attempts is None  # empty: the platform default applies
+
+
+# --- the lookup key and its rotation ---------------------------------------------------------------
+
+
+def _digest_under(key, store, pin):
+    return hmac.new(key.encode(), f"{store.pk}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+
+def test_a_pin_made_under_an_old_lookup_key_still_works_and_is_rekeyed_on_its_next_success(store, settings):
+    # given a PIN made under key A
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-a", []
+    anna = factories.make_pin(store, pin="4821", name="Anna")
+    assert anna.lookup_digest == _digest_under("key-a", store, "4821")
+
+    # when the key becomes B, with A kept as an old key
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-b", ["key-a"]
+
+    # then a wrong PIN still fails and re-keys nothing
+    with pytest.raises(StaffPinInvalid):
+        pin_verify(store=store, pin="0000", now=NOW)
+    assert StaffPin.objects.get(pk=anna.pk).lookup_digest == _digest_under("key-a", store, "4821")
+    # and the right PIN works and its row now carries the digest under B
+    assert pin_verify(store=store, pin="4821", now=NOW).pk == anna.pk
+    assert StaffPin.objects.get(pk=anna.pk).lookup_digest == _digest_under("key-b", store, "4821")
+
+    # and once A is dropped, the PIN still works
+    settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = []
+    assert pin_verify(store=store, pin="4821", now=NOW).pk == anna.pk
+    with pytest.raises(StaffPinInvalid):
+        pin_verify(store=store, pin="0000", now=NOW)
+
+
+def test_a_pin_not_yet_rekeyed_is_found_only_while_its_key_is_listed(store, settings):
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-a", []
+    factories.make_pin(store, pin="4821")
+
+    settings.LOYALTY_PIN_LOOKUP_KEY = "key-b"
+
+    with pytest.raises(StaffPinInvalid):
+        pin_verify(store=store, pin="4821", now=NOW)
+
+
+def test_a_new_pin_cannot_take_the_value_of_a_pin_not_yet_rekeyed(store, owner, settings):
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-a", []
+    anna = factories.make_pin(store, pin="4821", name="Anna")
+    ben = factories.make_pin(store, pin="1357", name="Ben")
+    settings.LOYALTY_PIN_LOOKUP_KEY, settings.LOYALTY_PIN_LOOKUP_KEYS_OLD = "key-b", ["key-a"]
+
+    with pytest.raises(ValidationFailed):
+        pin_create(actor=owner, store=store, name="Cleo", pin="4821")
+    with pytest.raises(ValidationFailed):
+        pin_update(actor=owner, staff_pin=ben, pin="4821")
+    assert StaffPin.objects.count() == 2
+    assert pin_verify(store=store, pin="4821", now=NOW).pk == anna.pk
+
+
+def test_a_secret_key_rotation_leaves_the_pins_working(store, settings):
+    factories.make_pin(store, pin="4821", name="Anna")
+
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-0123456789-abcdefghijklmnop"
+
+    assert pin_verify(store=store, pin="4821", now=NOW).name == "Anna"
+
+
+def test_a_named_right_pin_leaves_its_count_as_it_was(store, merchant):
+    limits(merchant, attempts=3, minutes=10)
+    anna = factories.make_pin(store, pin="4821", name="Anna")
+    with pytest.raises(StaffPinInvalid):
+        pin_verify(store=store, pin="0000", staff_pin_id=anna.pk, now=NOW)
+
+    assert pin_verify(store=store, pin="4821", staff_pin_id=anna.pk, now=NOW).pk == anna.pk
+
+    anna.refresh_from_db()
+    assert (anna.failed_attempts, anna.locked_until, anna.last_used_at) == (1, None, NOW)
+    assert StorePinGuard.objects.get(store=store).failed_attempts == 1
