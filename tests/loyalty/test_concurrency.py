@@ -34,6 +34,7 @@ from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
 from staff.models import StorePinFailure, StorePinGuard
 from staff.services.pins import pin_verify
 from tests import factories
+from tests.support.bcrypt_hold import bcrypt_held
 from tests.loyalty.services.ledger_checks import assert_ledger_matches_cards
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -235,21 +236,11 @@ def test_concurrent_right_pins_give_wrong_ones_no_extra_attempt(merchant, store,
         pin_verify(store=store, pin="4821", now=NOW + timedelta(minutes=1))
 
 
-def test_a_pin_inside_bcrypt_holds_no_lock_on_its_store(merchant, store, program, monkeypatch):
+def test_a_pin_inside_bcrypt_holds_no_lock_on_its_store(merchant, store, program):
     """bcrypt runs outside any transaction: another PIN and a stamp at the same store go through meanwhile."""
     factories.make_pin(store, pin="4821", name="Anna")
     factories.make_pin(store, pin="1357", name="Ben")
     card = factories.make_card(store)
-    inside_bcrypt, release = threading.Event(), threading.Event()
-    real_checkpw = bcrypt.checkpw
-
-    def held_checkpw(password, hashed):
-        if password == b"4821":
-            inside_bcrypt.set()
-            release.wait(60)
-        return real_checkpw(password, hashed)
-
-    monkeypatch.setattr(bcrypt, "checkpw", held_checkpw)
     outcomes = {}
 
     def run(name, work):
@@ -260,24 +251,25 @@ def test_a_pin_inside_bcrypt_holds_no_lock_on_its_store(merchant, store, program
         finally:
             connection.close()
 
-    held = threading.Thread(target=run, args=("anna", lambda: pin_verify(store=store, pin="4821", now=NOW)))
-    held.start()
-    assert inside_bcrypt.wait(30)
-    till = factories.till_actor(store)
-    others = [
-        threading.Thread(target=run, args=("ben", lambda: pin_verify(store=store, pin="1357", now=NOW))),
-        threading.Thread(
-            target=run,
-            args=("stamp", lambda: stamp_add(actor=till, card_ref=CardRef(card_id=card.pk), staff_pin="1357", now=NOW)),
-        ),
-    ]
-    for thread in others:
-        thread.start()
-    for thread in others:
-        thread.join(timeout=10)
-    finished_while_held = sorted(outcomes)
-    release.set()
-    held.join(timeout=30)
+    with bcrypt_held("4821") as (inside_bcrypt, release):
+        held = threading.Thread(target=run, args=("anna", lambda: pin_verify(store=store, pin="4821", now=NOW)))
+        held.start()
+        assert inside_bcrypt.wait(30)
+        till = factories.till_actor(store)
+        others = [
+            threading.Thread(target=run, args=("ben", lambda: pin_verify(store=store, pin="1357", now=NOW))),
+            threading.Thread(
+                target=run,
+                args=("stamp", lambda: stamp_add(actor=till, card_ref=CardRef(card_id=card.pk), staff_pin="1357", now=NOW)),
+            ),
+        ]
+        for thread in others:
+            thread.start()
+        for thread in others:
+            thread.join(timeout=10)
+        finished_while_held = sorted(outcomes)
+        release.set()
+        held.join(timeout=30)
 
     assert finished_while_held == ["ben", "stamp"]
     assert outcomes["anna"].name == "Anna" and outcomes["ben"].name == "Ben"

@@ -19,7 +19,6 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
     django.setup()
 
-    import bcrypt
     from django.core.management import call_command
     from django.db import connection
 
@@ -27,6 +26,7 @@ def main() -> None:
     from loyalty.domain.cards import CardRef
     from loyalty.services.stamps import stamp_add
     from tests import factories
+    from tests.support.bcrypt_hold import bcrypt_held
 
     call_command("migrate", verbosity=0)
     merchant = factories.make_merchant("Probe café")
@@ -37,16 +37,6 @@ def main() -> None:
     pins = {"held": "4821", "without_pin": None, "other_pin": "1357"}
     cards = {name: factories.make_card(store) for name, store in stores.items()}
 
-    inside_bcrypt, release = threading.Event(), threading.Event()
-    real_checkpw = bcrypt.checkpw
-
-    def held_checkpw(password, hashed):
-        if password == b"4821":
-            inside_bcrypt.set()
-            release.wait(60)
-        return real_checkpw(password, hashed)
-
-    bcrypt.checkpw = held_checkpw
     outcomes = {}
 
     def stamp(name):
@@ -60,19 +50,20 @@ def main() -> None:
         finally:
             connection.close()
 
-    held = threading.Thread(target=stamp, args=("held",))
-    held.start()
-    assert inside_bcrypt.wait(30), "the held PIN check never reached bcrypt"
-    others = [threading.Thread(target=stamp, args=(name,)) for name in ("without_pin", "other_pin")]
-    for thread in others:
-        thread.start()
-    deadline = time.monotonic() + HOLD_SECONDS
-    for thread in others:
-        thread.join(timeout=max(deadline - time.monotonic(), 0))
-    finished_while_held = sorted(name for name in ("without_pin", "other_pin") if name in outcomes)
-    release.set()
-    for thread in (held, *others):
-        thread.join(timeout=60)
+    with bcrypt_held("4821") as (inside_bcrypt, release):
+        held = threading.Thread(target=stamp, args=("held",))
+        held.start()
+        assert inside_bcrypt.wait(30), "the held PIN check never reached bcrypt"
+        others = [threading.Thread(target=stamp, args=(name,)) for name in ("without_pin", "other_pin")]
+        for thread in others:
+            thread.start()
+        deadline = time.monotonic() + HOLD_SECONDS
+        for thread in others:
+            thread.join(timeout=max(deadline - time.monotonic(), 0))
+        finished_while_held = sorted(name for name in ("without_pin", "other_pin") if name in outcomes)
+        release.set()
+        for thread in (held, *others):
+            thread.join(timeout=60)
 
     stamps = LoyaltyTransaction.objects.filter(type=TransactionType.STAMP_EARNED).count()
     print(json.dumps({"finished_while_held": finished_while_held, "outcomes": outcomes, "stamps": stamps}))
