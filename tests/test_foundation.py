@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from io import StringIO
@@ -213,3 +214,37 @@ def test_demo_refuses_without_debug(settings):
     with pytest.raises(CommandError):
         call_command("loyalty_demo", stdout=StringIO())
 
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+@pytest.mark.parametrize(
+    ("arguments", "environment", "env_file", "expected"),
+    [
+        (["PORT=8100"], {}, "", "SITE_URL=http://127.0.0.1:8100 "),
+        (["HOST=192.168.1.20", "PORT=8100"], {}, "", "SITE_URL=http://192.168.1.20:8100 "),
+        (["PORT=8100"], {"SITE_URL": "https://tunnel.example.com"}, "", None),
+        (["PORT=8100", "SITE_URL=https://tunnel.example.com"], {}, "", None),
+        (["PORT=8100"], {}, "DEBUG=true\nSITE_URL=https://tunnel.example.com\n", None),
+    ],
+    ids=["port", "host-and-port", "from-environment", "from-command-line", "from-env-file"],
+)
+def test_make_run_links_follow_host_and_port_unless_site_url_is_set(
+    tmp_path, arguments, environment, env_file, expected
+):
+    """`make run PORT=8100` served on 8100 while every link still said 8000."""
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        (tmp_path / name).touch()
+    if env_file:
+        (tmp_path / ".env").write_text(env_file)
+    env = {key: value for key, value in os.environ.items() if key != "SITE_URL"} | environment
+    result = subprocess.run(
+        ["make", "--dry-run", "run", *arguments], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if "manage.py runserver" in line or "loyalty_demo" in line]
+    assert len(commands) == 2
+    for command in commands:
+        if expected is None:
+            assert "SITE_URL=" not in command  # the settings read it from the environment or .env
+        else:
+            assert command.startswith(expected)
