@@ -2,8 +2,8 @@
 
 The system checks (``wallet/checks.py``, reported by ``manage.py check``,
 ``check --deploy``, ``runserver`` and ``migrate``), ``manage.py wallet_doctor``
-and the daily expiry warnings (``wallet/expiry.py``) all read
-:func:`wallet_inspect`, so they never disagree. Each finding has the stable id
+and the daily expiry warnings (``wallet/expiry.py``) all read these
+inspections, so they never disagree. Each finding has the stable id
 its system check carries (``wallet.E015``...).
 
 Nothing here holds a secret: paths, ids and certificate details (public by
@@ -77,9 +77,13 @@ class CredentialKind(StrEnum):
     def renewal_hint(self) -> str:
         if self is CredentialKind.APPLE_WWDR_CERTIFICATE:
             return (
-                f"Download the current WWDR {WWDR_GENERATION} intermediate from {APPLE_PKI_URL} and replace the file."
+                f"Download the current WWDR {WWDR_GENERATION} intermediate from {APPLE_PKI_URL}, replace the file "
+                "and restart the web and worker processes."
             )
-        return "Renew it in the Apple Developer portal (Certificates, Identifiers & Profiles) and replace the file."
+        return (
+            "Renew it in the Apple Developer portal (Certificates, Identifiers & Profiles), replace the file "
+            "and restart the web and worker processes."
+        )
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,10 @@ class Credential:
 
     def days_left(self, now: datetime.datetime) -> float:
         return (self.expires_at - now).total_seconds() / 86400
+
+    def whole_days_left(self, now: datetime.datetime) -> int:
+        """Days left as a person counts them: a certificate expiring in 9 days and 20 hours is "in 10 days"."""
+        return math.ceil(self.days_left(now))
 
 
 @dataclass
@@ -160,17 +168,16 @@ def _public_key_bytes(key) -> bytes:
 def _expiry_check(section: Section, *, kind: "CredentialKind", setting: str, path: str, certificate, now) -> None:
     expires_at = certificate.not_valid_after_utc
     label = kind.label
-    section.credentials.append(
-        Credential(
-            kind=kind,
-            setting=setting,
-            path=path,
-            fingerprint_sha256=hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest(),
-            expires_at=expires_at,
-        )
+    credential = Credential(
+        kind=kind,
+        setting=setting,
+        path=path,
+        fingerprint_sha256=hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest(),
+        expires_at=expires_at,
     )
+    section.credentials.append(credential)
     subject = f"the {label} is valid for more than {EXPIRY_WARNING_DAYS} days"
-    days = math.ceil((expires_at - now).total_seconds() / 86400)
+    days = credential.whole_days_left(now)
     renew = kind.renewal_hint
     if expires_at <= now:
         section.add(

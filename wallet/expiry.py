@@ -12,7 +12,6 @@ leaves is what makes a second run, or a second worker, send nothing.
 
 import datetime
 import logging
-import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -61,8 +60,7 @@ def expiry_warnings_send(*, now: datetime.datetime | None = None) -> list[Expiry
     now = now or timezone.now()
     sent = []
     for credential in credentials_list(now=now):
-        days_left = credential.days_left(now)
-        threshold = threshold_reached(days_left)
+        threshold = threshold_reached(credential.days_left(now))
         if threshold is None:
             continue
         claim = _claim(credential=credential, threshold_days=threshold, now=now)
@@ -83,7 +81,7 @@ def expiry_warnings_send(*, now: datetime.datetime | None = None) -> list[Expiry
         )
         if recipients:
             try:
-                send_mass_mail(_messages(credential, threshold, days_left, recipients))
+                send_mass_mail(_messages(credential, threshold, now, recipients))
             except Exception:
                 claim.delete()
                 raise
@@ -126,7 +124,7 @@ def _renewal(kind: CredentialKind) -> str:
     )
 
 
-def _messages(credential: Credential, threshold: int, days_left: float, recipients: list[str]) -> list[tuple]:
+def _messages(credential: Credential, threshold: int, now: datetime.datetime, recipients: list[str]) -> list[tuple]:
     """One e-mail per administrator (no one sees the others' addresses), in the site's language."""
     with translation.override(settings.LANGUAGE_CODE):
         values = {
@@ -145,7 +143,7 @@ def _messages(credential: Credential, threshold: int, days_left: float, recipien
                 ),
             ]
         else:
-            days = max(1, math.ceil(days_left))
+            days = credential.whole_days_left(now)
             subject = _("Wallet: your %(credential)s expires on %(date)s") % values
             lines = [
                 _("The %(credential)s in %(setting)s (%(path)s) expires on %(date)s.") % values,

@@ -1,7 +1,6 @@
 """Explain the wallet configuration: each setting, what was checked, and what is wrong in plain words."""
 
 import json
-import math
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -88,7 +87,7 @@ def _as_json(sections, now, errors: int, warnings: int) -> dict:
                         "path": credential.path,
                         "fingerprint_sha256": credential.fingerprint_sha256,
                         "expires_at": credential.expires_at.isoformat(),
-                        "days_left": math.floor(credential.days_left(now)),
+                        "days_left": credential.whole_days_left(now),
                     }
                     for credential in section.credentials
                 ],
