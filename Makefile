@@ -5,6 +5,12 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run PORT=8100`: every link the site makes (demo printout, wallet buttons, e-mails, pass.json)
+# follows HOST and PORT, unless SITE_URL is set in the environment, on make's command line or in .env.
+SITE_URL_IN_ENV_FILE := $(shell test -f .env && grep -Eq '^[[:space:]]*(export[[:space:]]+)?SITE_URL=' .env && echo yes)
+ifeq ($(origin SITE_URL)$(SITE_URL_IN_ENV_FILE),undefined)
+RUN_ENV := SITE_URL=http://$(HOST):$(PORT)
+endif
 
 .PHONY: run test bench venv deps dev-deps translations messages migrate demo clean
 
@@ -43,10 +49,10 @@ migrate: deps
 
 demo: migrate
 	$(PY) manage.py wallet_dev_certs
-	$(PY) manage.py loyalty_demo
+	$(RUN_ENV) $(PY) manage.py loyalty_demo
 
 run: translations demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: dev-deps translations
 	$(PY) -m tests.run

@@ -66,6 +66,9 @@ def _apple_wallet_env() -> dict:
         "LOYALTY_APPLE_SIGNER_KEY_PATH": str(certificates.signer_key),
         "LOYALTY_APPLE_WWDR_CERT_PATH": str(certificates.wwdr_cert),
         "SITE_URL": "http://127.0.0.1:8000",
+        # DEBUG is off, so an http:// SITE_URL needs saying; Apple Wallet stays on because these are
+        # development certificates (with Apple's, an http:// SITE_URL keeps it off).
+        "ALLOW_INSECURE_SITE_URL": "true",
     }
 
 

@@ -4,13 +4,15 @@ Everything configurable is read from the environment (or an optional ``.env``
 file beside ``manage.py``) through django-environ, in this one place. The
 defaults make the embedded run work with no setup at all (SQLite under
 ``var/``, eager Celery tasks, local-memory cache, console e-mail) and make a
-production run safe: with ``DEBUG=false`` a ``SECRET_KEY``, a ``CACHE_URL`` and a
-``LOYALTY_PIN_LOOKUP_KEY`` are required and the security middleware is on.
+production run safe: with ``DEBUG=false`` a ``SECRET_KEY``, an ``https://``
+``SITE_URL``, a ``CACHE_URL`` and a ``LOYALTY_PIN_LOOKUP_KEY`` are required and
+the security middleware is on.
 Every variable is documented in README.md and ``.env.example``.
 """
 
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -64,7 +66,29 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The public address every link, e-mail and wallet pass carries. An Apple pass keeps its web service URL
+# for good, so with DEBUG off it must be the real https:// address; ALLOW_INSECURE_SITE_URL=true admits
+# http:// for a production-like run on a laptop or in the bench, and then keeps Apple Wallet off unless
+# its certificate is a development one (wallet/apple/config.py).
+ALLOW_INSECURE_SITE_URL = env.bool("ALLOW_INSECURE_SITE_URL", default=False)
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "").strip().rstrip("/")
+if not DEBUG:
+    _site_url_parts = urlsplit(SITE_URL)
+    if not SITE_URL:
+        raise ImproperlyConfigured(
+            "SITE_URL is required when DEBUG=false: set it to the site's public https:// address "
+            "(e.g. SITE_URL=https://loyalty.example.com), which every link, e-mail and wallet pass carries."
+        )
+    if _site_url_parts.scheme not in ("http", "https") or not _site_url_parts.hostname:
+        raise ImproperlyConfigured(
+            f"SITE_URL must be the site's public address such as https://loyalty.example.com (it is {SITE_URL!r})."
+        )
+    if _site_url_parts.scheme != "https" and not ALLOW_INSECURE_SITE_URL:
+        raise ImproperlyConfigured(
+            f"SITE_URL must start with https:// when DEBUG=false (it is {SITE_URL}): wallet passes keep it for good "
+            "and Apple devices only call https. Set ALLOW_INSECURE_SITE_URL=true only for a production-like run "
+            "on a laptop."
+        )
 
 INSTALLED_APPS = [
     "loyalty.admin.apps.BackOfficeAdminConfig",  # django.contrib.admin with the back-office site

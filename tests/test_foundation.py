@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from io import StringIO
@@ -14,6 +15,7 @@ from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Merchant, 
 from staff.models import Membership, StaffPin
 
 ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_SITE_URL = "https://loyalty.example.com"
 
 
 def _settings_in_subprocess(env_overrides: dict, expression: str) -> str:
@@ -45,6 +47,7 @@ def test_database_url_switches_to_postgresql_and_debug_off():
             "SECRET_KEY": "x" * 50,
             "CACHE_URL": "redis://cache.example:6379/1",
             "LOYALTY_PIN_LOOKUP_KEY": "y" * 50,
+            "SITE_URL": PRODUCTION_SITE_URL,
         },
         "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], settings.DATABASES['default']['PORT'], settings.DEBUG",
     )
@@ -64,6 +67,7 @@ def test_production_requires_a_secret_key():
 def test_production_requires_a_cache_url(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL")}
     env.update({"DEBUG": "false", "SECRET_KEY": "x" * 50, "SQLITE_PATH": str(tmp_path / "x.sqlite3")})
+    env["SITE_URL"] = PRODUCTION_SITE_URL
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "loyalty_site.settings"},
@@ -77,7 +81,7 @@ def test_an_explicit_per_process_cache_is_accepted_with_a_warning(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
         DEBUG="false", SECRET_KEY="x" * 50, LOYALTY_PIN_LOOKUP_KEY="y" * 50, SQLITE_PATH=str(tmp_path / "x.sqlite3"),
-        CACHE_URL="locmemcache://",
+        CACHE_URL="locmemcache://", SITE_URL=PRODUCTION_SITE_URL,
     )  # fmt: skip
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
@@ -93,12 +97,60 @@ def test_production_requires_a_pin_lookup_key_of_its_own(missing):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOYALTY_PIN_LOOKUP_KEY")}
     env.update({"DEBUG": "false", "SECRET_KEY": "a-production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a3"})
     env["CACHE_URL"] = "redis://cache.example:6379/1"  # not reached: settings make no connection
+    env["SITE_URL"] = PRODUCTION_SITE_URL
     if missing is not None:
         env["LOYALTY_PIN_LOOKUP_KEY"] = missing
     importing = [sys.executable, "-c", "import loyalty_site.settings"]
     result = subprocess.run(importing, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "ImproperlyConfigured: Set the LOYALTY_PIN_LOOKUP_KEY environment variable" in result.stderr
+
+
+def _production_env(**overrides) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SITE_URL", "ALLOW_INSECURE_SITE_URL")}
+    env.update(
+        DEBUG="false", SECRET_KEY="a-production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a3",
+        CACHE_URL="redis://cache.example:6379/1", LOYALTY_PIN_LOOKUP_KEY="y" * 50,
+    )  # fmt: skip
+    env.update(overrides)
+    return env
+
+
+@pytest.mark.parametrize(
+    ("site_url", "message"),
+    [
+        (None, "ImproperlyConfigured: SITE_URL is required when DEBUG=false"),
+        ("", "ImproperlyConfigured: SITE_URL is required when DEBUG=false"),
+        ("http://loyalty.example.com", "ImproperlyConfigured: SITE_URL must start with https:// when DEBUG=false"),
+        ("loyalty.example.com", "ImproperlyConfigured: SITE_URL must be the site's public address"),
+    ],
+    ids=["unset", "empty", "http", "no-scheme"],
+)
+def test_production_refuses_to_start_without_an_https_site_url(site_url, message):
+    """Every pass signed with a wrong SITE_URL keeps it for good: the process does not start, and says why."""
+    env = _production_env() if site_url is None else _production_env(SITE_URL=site_url)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    if site_url == "http://loyalty.example.com":
+        assert "ALLOW_INSECURE_SITE_URL=true" in result.stderr  # the escape hatch is named, for a laptop run
+
+
+def test_an_insecure_site_url_is_accepted_when_allowed_explicitly():
+    out = _settings_in_subprocess(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 50,
+            "CACHE_URL": "locmemcache://",
+            "LOYALTY_PIN_LOOKUP_KEY": "y" * 50,
+            "SITE_URL": "http://127.0.0.1:8100/",
+            "ALLOW_INSECURE_SITE_URL": "true",
+        },
+        "settings.SITE_URL, settings.ALLOW_INSECURE_SITE_URL, settings.DEBUG",
+    )
+    assert out == "('http://127.0.0.1:8100', True, False)"
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -111,7 +163,7 @@ def test_check_deploy_is_clean_with_production_settings():
             "LOYALTY_PIN_LOOKUP_KEY": "a-production-like-pin-lookup-key-with-enough-entropy-1a2b3c4d5e",
             "ALLOWED_HOSTS": "loyalty.example.com",
             "CSRF_TRUSTED_ORIGINS": "https://loyalty.example.com",
-            "SITE_URL": "https://loyalty.example.com",
+            "SITE_URL": PRODUCTION_SITE_URL,
         }
     )
     result = subprocess.run(
@@ -161,3 +213,38 @@ def test_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError):
         call_command("loyalty_demo", stdout=StringIO())
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+@pytest.mark.parametrize(
+    ("arguments", "environment", "env_file", "expected"),
+    [
+        (["PORT=8100"], {}, "", "SITE_URL=http://127.0.0.1:8100 "),
+        (["HOST=192.168.1.20", "PORT=8100"], {}, "", "SITE_URL=http://192.168.1.20:8100 "),
+        (["PORT=8100"], {"SITE_URL": "https://tunnel.example.com"}, "", None),
+        (["PORT=8100", "SITE_URL=https://tunnel.example.com"], {}, "", None),
+        (["PORT=8100"], {}, "DEBUG=true\nSITE_URL=https://tunnel.example.com\n", None),
+    ],
+    ids=["port", "host-and-port", "from-environment", "from-command-line", "from-env-file"],
+)
+def test_make_run_links_follow_host_and_port_unless_site_url_is_set(
+    tmp_path, arguments, environment, env_file, expected
+):
+    """`make run PORT=8100` served on 8100 while every link still said 8000."""
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        (tmp_path / name).touch()
+    if env_file:
+        (tmp_path / ".env").write_text(env_file)
+    env = {key: value for key, value in os.environ.items() if key != "SITE_URL"} | environment
+    result = subprocess.run(
+        ["make", "--dry-run", "run", *arguments], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if "manage.py runserver" in line or "loyalty_demo" in line]
+    assert len(commands) == 2
+    for command in commands:
+        if expected is None:
+            assert "SITE_URL=" not in command  # the settings read it from the environment or .env
+        else:
+            assert command.startswith(expected)

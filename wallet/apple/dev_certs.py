@@ -19,6 +19,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 DEV_PASS_TYPE_IDENTIFIER = "pass.dev.loyalty.local"
 DEV_TEAM_IDENTIFIER = "DEVTEAM001"
+# The organization of every certificate of the chain: how a development certificate is told from Apple's.
+DEV_ORGANIZATION = "Loyalty development (not Apple)"
 RENEW_BEFORE = datetime.timedelta(days=30)
 
 
@@ -55,6 +57,12 @@ class DevCertificates:
         return [self.ca_cert, self.ca_key, self.wwdr_cert, self.wwdr_key, self.signer_cert, self.signer_key]
 
 
+def certificate_is_development(certificate: x509.Certificate) -> bool:
+    """Whether ``certificate`` was made here rather than by Apple (no iPhone accepts a pass it signs)."""
+    organizations = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return any(attribute.value == DEV_ORGANIZATION for attribute in organizations)
+
+
 def _new_key() -> rsa.RSAPrivateKey:
     # Apple's pass certificates are RSA 2048; the stand-ins match.
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -84,16 +92,18 @@ def issue_certificate(
     days: int = 825,
     extended_key_usages: list | None = None,
     dns_names: list[str] | None = None,
+    valid_from: datetime.datetime | None = None,
 ) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
+    """A certificate valid for ``days`` from ``valid_from`` (default: now; tests make expired ones with it)."""
+    start = valid_from or datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer_cert.subject if issuer_cert else subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=days))
+        .not_valid_before(start - datetime.timedelta(minutes=5))
+        .not_valid_after(start + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
@@ -148,7 +158,7 @@ def dev_certs_generate(
     ca_name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, "Loyalty Development Root CA"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Loyalty development (not Apple)"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANIZATION),
         ]
     )
     ca_cert = issue_certificate(
@@ -160,7 +170,7 @@ def dev_certs_generate(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, "Dev Worldwide Developer Relations Certification Authority"),
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "G4"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Loyalty development (not Apple)"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANIZATION),
         ]
     )
     wwdr_cert = issue_certificate(
@@ -179,7 +189,7 @@ def dev_certs_generate(
             x509.NameAttribute(NameOID.USER_ID, pass_type_identifier),
             x509.NameAttribute(NameOID.COMMON_NAME, f"Pass Type ID: {pass_type_identifier}"),
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, team_identifier),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Loyalty development (not Apple)"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANIZATION),
         ]
     )
     signer_cert = issue_certificate(
