@@ -20,7 +20,7 @@ import functools
 import json
 import logging
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.renderers import JSONRenderer
@@ -82,11 +82,23 @@ def _error_code(response) -> str | None:
     return None
 
 
+def _release(claim) -> bool:
+    try:
+        return idempotency_release(claim=claim)
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise
+        # The fault behind the 5xx may have broken this connection (Django drops it only when the
+        # request ends): free the key over a new one, or the till's retry would wait for the takeover.
+        connection.close()
+        return idempotency_release(claim=claim)
+
+
 def _settle(claim, response) -> None:
     """Store the answer, or free the key when the answer asks for a retry; never turn an answer into an error."""
     try:
         if response is None or response.status_code >= 500 or _error_code(response) in RETRY_CODES:
-            if not idempotency_release(claim=claim):
+            if not _release(claim):
                 # Committed before the failure (or taken over meanwhile): the key must not run again.
                 logger.warning("idempotency.key_kept", extra={"record": claim.record_id})
             return

@@ -381,6 +381,40 @@ def test_a_database_fault_answers_503_and_frees_the_key_so_the_retry_runs(till, 
     assert LoyaltyCard.objects.get(pk=card.pk).stamp_count == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_dies_outside_a_transaction_still_frees_the_key(merchant, store, monkeypatch):
+    """The program is read in autocommit: a connection killed there is still broken when the key is freed."""
+    from django.db import connection
+
+    from loyalty.services import stamps
+
+    factories.make_program(merchant, cooldown_minutes=0)
+    card = factories.make_card(store)
+    client = client_for(factories.make_user("staff", merchant, stores=[store]), store)
+    real = stamps.program_for_operation
+    killed = []
+
+    def read_after_the_server_dropped_us(**kwargs):
+        if not killed:
+            killed.append(connection.connection.info.backend_pid)
+            with pytest.raises(Exception):  # noqa: B017 (psycopg's AdminShutdown, unwrapped on purpose)
+                connection.connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return real(**kwargs)
+
+    monkeypatch.setattr(stamps, "program_for_operation", read_after_the_server_dropped_us)
+
+    failed = send(client, "stamp", {"card_id": card.pk}, "k-11")
+    assert (failed.status_code, error_of(failed)["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert killed
+    assert not IdempotencyRecord.objects.exists()  # freed over a new connection, not left "in progress"
+
+    retry = send(client, "stamp", {"card_id": card.pk}, "k-11")
+
+    assert retry.status_code == 201, retry.json()
+    assert LoyaltyCard.objects.get(pk=card.pk).stamp_count == 1
+
+
 @pytest.mark.django_db
 def test_an_operation_that_committed_but_whose_answer_was_lost_never_runs_again(till, monkeypatch):
     """The process dies between the operation's commit and storing its answer (here: storing fails)."""
