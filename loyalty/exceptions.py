@@ -95,6 +95,15 @@ class IdempotencyConflict(Conflict):
     message = _("This order reference was already used with a different card or amount.")
 
 
+class IdempotencyKeyConflict(IdempotencyConflict):
+    message = _("This Idempotency-Key was already used for a different request.")
+
+
+class RequestInProgress(Conflict):
+    code = "REQUEST_IN_PROGRESS"
+    message = _("The first request with this Idempotency-Key has not finished yet; retry in a moment.")
+
+
 class AlreadyVoided(Conflict):
     code = "ALREADY_VOIDED"
     message = _("This transaction has already been voided.")

@@ -1,7 +1,8 @@
 """Celery entry points of the loyalty app (found by ``app.autodiscover_tasks``): ids in, services do the work.
 
-The periodic ones are scheduled by django-celery-beat (migration
-``loyalty/0005_periodic_tasks``) under the names given here.
+The periodic ones are scheduled by django-celery-beat (migrations
+``loyalty/0005_periodic_tasks`` and ``loyalty/0009_prune_idempotency_keys_task``)
+under the names given here.
 """
 
 import logging
@@ -10,6 +11,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
+from loyalty.services.idempotency import idempotency_records_prune
 from loyalty.services.imports import card_import_run
 from loyalty.services.notifications import card_link_deliver
 from loyalty.services.points import points_expire
@@ -68,3 +70,11 @@ def expire_points() -> dict:
 def sync_wallet_passes(max_cards: int = 1000) -> dict:
     """Hourly: every card whose wallets are out of date is pushed again, at most ``max_cards`` a run."""
     return wallets_catch_up(max_cards=max_cards)
+
+
+@shared_task(name="loyalty.prune_idempotency_keys", ignore_result=True)
+def prune_idempotency_keys() -> int:
+    """Hourly: forget the store API's Idempotency-Keys older than ``IDEMPOTENCY_KEY_TTL_HOURS``."""
+    deleted = idempotency_records_prune()
+    logger.info("idempotency.pruned", extra={"records": deleted})
+    return deleted

@@ -251,6 +251,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=720)
+# How long a store API Idempotency-Key is remembered (README "REST API"); a till retries within minutes,
+# and clients are promised at least a day.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+if IDEMPOTENCY_KEY_TTL_HOURS < 24:
+    raise ImproperlyConfigured("IDEMPOTENCY_KEY_TTL_HOURS must be at least 24: clients are promised a day.")
 
 # --- Loyalty defaults -------------------------------------------------------------------
 LOYALTY_DEFAULT_COOLDOWN_MINUTES = env.int("LOYALTY_DEFAULT_COOLDOWN_MINUTES", default=15)

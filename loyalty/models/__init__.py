@@ -1,6 +1,7 @@
 from .audit import AdminAuditLog
 from .base import TenantQuerySet, TimestampedModel
 from .cards import LoyaltyCard
+from .idempotency import IdempotencyRecord
 from .programs import MAX_PURCHASE_CENTS, PROGRAM_BOUNDS, LoyaltyType, Program, Reward, program_bounds
 from .tenancy import Customer, Merchant, MerchantSettings, Store
 from .transactions import ImmutableRowError, LoyaltyTransaction, TransactionType
@@ -8,6 +9,7 @@ from .transactions import ImmutableRowError, LoyaltyTransaction, TransactionType
 __all__ = [
     "AdminAuditLog",
     "Customer",
+    "IdempotencyRecord",
     "ImmutableRowError",
     "LoyaltyCard",
     "LoyaltyTransaction",

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from loyalty.domain.actors import Actor
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
+from loyalty.services.idempotency import idempotency_operation_recorded
 from loyalty.services.wallet import card_change_announce
 
 
@@ -25,7 +26,8 @@ def ledger_record(
     """Append one row for an operation already applied to ``card`` (saved, same transaction).
 
     Also schedules the wallet update for after the commit, so a rolled-back
-    operation never reaches a phone.
+    operation never reaches a phone, and, in a request sent with an
+    Idempotency-Key, marks the key executed in this same transaction.
     """
     tx = LoyaltyTransaction.objects.create(
         card=card,
@@ -47,5 +49,6 @@ def ledger_record(
         notes=notes,
         created_at=now,
     )
+    idempotency_operation_recorded(ledger_transaction=tx)
     card_change_announce(card_id=card.pk)
     return tx

@@ -33,6 +33,7 @@ _EXAMPLE_DETAILS = {
     "PROGRAM_TYPE_MISMATCH": {"loyalty_type": "stamps", "needs": "points"},
     "BELOW_MINIMUM_PURCHASE": {"minimum_purchase_cents": 500},
     "IDEMPOTENCY_CONFLICT": {"order_reference": "POS-2026-000123"},
+    "REQUEST_IN_PROGRESS": {"retry_after_seconds": 1},
     "ALREADY_VOIDED": {"original_transaction_id": 1234},
 }
 

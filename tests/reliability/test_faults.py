@@ -150,6 +150,32 @@ def test_a_stamp_whose_connection_dies_mid_transaction_answers_503_writes_nothin
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_a_stamp_with_an_idempotency_key_whose_connection_dies_frees_the_key_for_the_retry(
+    loopback_api, till_token, card
+):
+    """The 503 broke the request's connection: freeing the key must not depend on it."""
+    headers = {"Authorization": f"Token {till_token}", "Idempotency-Key": "till-3-0042"}
+    with httpx.Client(base_url=loopback_api.url, headers=headers, timeout=30) as scanner:
+        with ThreadPoolExecutor(max_workers=1) as pool, card_row_locked(card.pk):
+            pending = pool.submit(scanner.post, STAMP, json={"card_id": card.pk})
+            pid, _query = backend_waiting_on_a_lock()
+            terminate_backend(pid)
+            response = pending.result(timeout=30)
+        assert response.status_code == 503, response.text
+
+        # the scanner's retry, at once and with the same key, runs (it is no replay of the 503) and counts once
+        retry = scanner.post(STAMP, json={"card_id": card.pk})
+        again = scanner.post(STAMP, json={"card_id": card.pk})
+
+    assert retry.status_code == 201, retry.text
+    assert "idempotent-replayed" not in retry.headers
+    assert (again.status_code, again.content, again.headers["idempotent-replayed"]) == (201, retry.content, "true")
+    assert LoyaltyCard.objects.get(pk=card.pk).stamp_count == 1
+    assert_ledger_matches_cards()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_connection_dropped_between_requests_is_replaced_before_the_next_one(loopback_api, till_token, card):
     """Production keeps connections (CONN_MAX_AGE) and checks them first (CONN_HEALTH_CHECKS)."""
     assert connection.settings_dict["CONN_MAX_AGE"] > 0 and connection.settings_dict["CONN_HEALTH_CHECKS"]

@@ -3,7 +3,8 @@
 Each action validates with a serializer, makes one service or selector call
 with the actor built from the token, and shapes the answer. The merchant is
 always the token's; ids in URLs and bodies are looked up within it, so an id
-of another merchant is a 404.
+of another merchant is a 404. Every write a till retries is ``@idempotent``:
+it honours an ``Idempotency-Key`` header (``loyalty/api/idempotency.py``).
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 
 from loyalty.api import examples as ex
 from loyalty.api import serializers as s
+from loyalty.api.idempotency import IDEMPOTENCY_ERRORS, idempotent
 from loyalty.api.permissions import IsManagerOrOwner, IsOwner, IsStoreMember
 from loyalty.api.views.base import StoreViewSet, validated
 from loyalty.domain.cards import CardRef
@@ -235,7 +237,7 @@ class StaffPinViewSet(StoreViewSet):
         request=s.CardEnrollRequest,
         responses={
             201: s.CardWrittenSerializer,
-            **error_responses("ALREADY_ENROLLED", "PROGRAM_NOT_FOUND", "PROGRAM_INACTIVE"),
+            **error_responses("ALREADY_ENROLLED", "PROGRAM_NOT_FOUND", "PROGRAM_INACTIVE", *IDEMPOTENCY_ERRORS),
         },
         examples=[
             ex.request({"email": "new.customer@example.com", "full_name": "New Customer", "language": "fr"}),
@@ -266,7 +268,10 @@ class StaffPinViewSet(StoreViewSet):
         summary="Correct a card's points balance (owner)",
         parameters=[ID],
         request=s.PointsAdjustRequest,
-        responses={201: s.PointsAdjustedSerializer, **error_responses("INSUFFICIENT_POINTS", *OPERATION_ERRORS)},
+        responses={
+            201: s.PointsAdjustedSerializer,
+            **error_responses("INSUFFICIENT_POINTS", *OPERATION_ERRORS, *IDEMPOTENCY_ERRORS),
+        },
         examples=[
             ex.request({"points_delta": 50, "reason": "Goodwill after a broken machine", "staff_pin": "5678"}),
             ex.response(
@@ -335,6 +340,7 @@ class CardViewSet(StoreViewSet):
             view = card_scanner_lookup(actor=self.actor, card_ref=data["card_ref"])
         return Response(s.ScannerViewSerializer(s.scanner_view(view)).data)
 
+    @idempotent
     @action(detail=False, methods=["post"])
     def enroll(self, request):
         data = validated(s.CardEnrollRequest, request.data)
@@ -350,6 +356,7 @@ class CardViewSet(StoreViewSet):
         data = validated(s.CardReactivateRequest, request.data)
         return self._written(card_reactivate(actor=self.actor, card_ref=self._ref(), reason=data["reason"]))
 
+    @idempotent
     @action(detail=True, methods=["post"], url_path="points/adjust")
     def points_adjust(self, request, pk):
         data = validated(s.PointsAdjustRequest, request.data)
@@ -408,7 +415,9 @@ class OperationViewSet(StoreViewSet):
         request=s.StampRequest,
         responses={
             201: s.StampAddedSerializer,
-            **error_responses("STAMP_COOLDOWN", "DAILY_STAMP_LIMIT", "CARD_INACTIVE", *OPERATION_ERRORS),
+            **error_responses(
+                "STAMP_COOLDOWN", "DAILY_STAMP_LIMIT", "CARD_INACTIVE", *OPERATION_ERRORS, *IDEMPOTENCY_ERRORS
+            ),
         },
         examples=[
             ex.request({"card_number": "482915736204", "staff_pin": "5678"}),
@@ -429,6 +438,7 @@ class OperationViewSet(StoreViewSet):
             ),
         ],
     )
+    @idempotent
     def stamp(self, request):
         data = validated(s.StampRequest, request.data)
         result = stamp_add(actor=self.actor, card_ref=data["card_ref"], notes=data["notes"], **_with_pin(data))
@@ -452,7 +462,7 @@ class OperationViewSet(StoreViewSet):
         request=s.StampRedeemRequest,
         responses={
             201: s.StampsRedeemedSerializer,
-            **error_responses("INSUFFICIENT_STAMPS", "CARD_INACTIVE", *OPERATION_ERRORS),
+            **error_responses("INSUFFICIENT_STAMPS", "CARD_INACTIVE", *OPERATION_ERRORS, *IDEMPOTENCY_ERRORS),
         },
         examples=[
             ex.request({"card_id": 42, "staff_pin": "5678"}),
@@ -468,6 +478,7 @@ class OperationViewSet(StoreViewSet):
             ),
         ],
     )
+    @idempotent
     def stamp_redeem(self, request):
         data = validated(s.StampRedeemRequest, request.data)
         result = stamps_redeem(actor=self.actor, card_ref=data["card_ref"], notes=data["notes"], **_with_pin(data))
@@ -485,7 +496,9 @@ class OperationViewSet(StoreViewSet):
         request=s.StampVoidRequest,
         responses={
             201: s.StampsVoidedSerializer,
-            **error_responses("TRANSACTION_NOT_FOUND", "ALREADY_VOIDED", "NOTHING_TO_VOID", *OPERATION_ERRORS),
+            **error_responses(
+                "TRANSACTION_NOT_FOUND", "ALREADY_VOIDED", "NOTHING_TO_VOID", *OPERATION_ERRORS, *IDEMPOTENCY_ERRORS
+            ),
         },
         examples=[
             ex.request({"card_id": 42, "original_transaction_id": 1236, "staff_pin": "5678"}),
@@ -494,6 +507,7 @@ class OperationViewSet(StoreViewSet):
             ),
         ],
     )
+    @idempotent
     def stamp_void(self, request):
         data = validated(s.StampVoidRequest, request.data)
         result = stamps_void(
@@ -518,7 +532,7 @@ class OperationViewSet(StoreViewSet):
         responses={
             201: OpenApiResponse(s.PointsEarnedSerializer, description="Booked."),
             200: OpenApiResponse(s.PointsEarnedSerializer, description="Replay of an order reference already booked."),
-            **error_responses("IDEMPOTENCY_CONFLICT", "BELOW_MINIMUM_PURCHASE", "CARD_INACTIVE", *OPERATION_ERRORS),
+            **error_responses("BELOW_MINIMUM_PURCHASE", "CARD_INACTIVE", *OPERATION_ERRORS, *IDEMPOTENCY_ERRORS),
         },
         examples=[
             ex.request(
@@ -541,6 +555,7 @@ class OperationViewSet(StoreViewSet):
             ),
         ],
     )
+    @idempotent
     def points_earn(self, request):
         data = validated(s.PointsEarnRequest, request.data)
         result = points_earn(
@@ -566,7 +581,9 @@ class OperationViewSet(StoreViewSet):
         request=s.PointsRedeemRequest,
         responses={
             201: s.PointsRedeemedSerializer,
-            **error_responses("INSUFFICIENT_POINTS", "REWARD_NOT_FOUND", "CARD_INACTIVE", *OPERATION_ERRORS),
+            **error_responses(
+                "INSUFFICIENT_POINTS", "REWARD_NOT_FOUND", "CARD_INACTIVE", *OPERATION_ERRORS, *IDEMPOTENCY_ERRORS
+            ),
         },
         examples=[
             ex.request({"card_id": 42, "reward_id": 1, "staff_pin": "5678"}),
@@ -583,6 +600,7 @@ class OperationViewSet(StoreViewSet):
             ),
         ],
     )
+    @idempotent
     def points_redeem(self, request):
         data = validated(s.PointsRedeemRequest, request.data)
         result = points_redeem(
@@ -607,7 +625,9 @@ class OperationViewSet(StoreViewSet):
         request=s.PointsVoidRequest,
         responses={
             201: s.PointsVoidedSerializer,
-            **error_responses("TRANSACTION_NOT_FOUND", "ALREADY_VOIDED", "NOTHING_TO_VOID", *OPERATION_ERRORS),
+            **error_responses(
+                "TRANSACTION_NOT_FOUND", "ALREADY_VOIDED", "NOTHING_TO_VOID", *OPERATION_ERRORS, *IDEMPOTENCY_ERRORS
+            ),
         },
         examples=[
             ex.request({"card_id": 42, "order_reference": "POS-2026-000123", "staff_pin": "5678"}),
@@ -617,6 +637,7 @@ class OperationViewSet(StoreViewSet):
             ),
         ],
     )
+    @idempotent
     def points_void(self, request):
         data = validated(s.PointsVoidRequest, request.data)
         result = points_void(
