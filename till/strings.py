@@ -80,10 +80,8 @@ MESSAGES = {
     "camera_insecure": _("The camera needs a secure (HTTPS) connection. Type the card number or use a scanner."),
     "camera_failed": _("The camera could not start."),
     "camera_on": _("Point the camera at the customer's QR code."),
-    "scan_read": _("Code read."),
     # The card
     "stamps_of": _("%(count)s / %(target)s"),
-    "stamps_label": _("Stamps"),
     "points_value": _("%(points)s points"),
     "can_stamp_yes": _("A stamp can be given now."),
     "can_stamp_cooldown": _("Next stamp at %(time)s (in %(minutes)s min)."),
@@ -94,7 +92,6 @@ MESSAGES = {
     "no_rewards": _("No reward reachable yet."),
     "reward_option": _("%(name)s — %(points)s points"),
     "no_history": _("No operation yet."),
-    "card_inactive_banner": _("This card is deactivated."),
     # Operations
     "sending": _("Sending…"),
     "retrying": _("Connection lost, trying again (%(attempt)s of %(attempts)s)…"),
@@ -115,7 +112,6 @@ MESSAGES = {
     "pin_attempts_left": _("Attempts left: %(count)s"),
     "earn_preview": _("%(points)s points"),
     "earn_amount_needed": _("Type the amount."),
-    "earn_too_many_decimals": _("Two decimals at most."),
     "void_nothing": _("The last operation cannot be taken back here."),
     "void_stamp": _("1 stamp added at %(time)s"),
     "void_points": _("%(points)s points earned at %(time)s (%(amount)s)"),

@@ -338,7 +338,7 @@ def test_cooldown_wrong_pin_and_locked_pin_in_french(browser, live_server, demo,
     for digit in "0002":
         browser.find_element(By.CSS_SELECTOR, f'#pin-dialog [data-key="{digit}"]').click()
     browser.find_element(By.ID, "pin-ok").click()
-    locked = text_of(browser, "#status", "verrouillée jusqu’à")
+    locked = text_of(browser, "#status", "verrouillée jusqu'à")
     assert "Trop de codes PIN erronés" in locked
     assert not browser.find_element(By.ID, "pin-dialog").is_displayed()
     assert rows(card, TransactionType.POINTS_EARNED) == 0
