@@ -69,6 +69,12 @@ def sign_in(driver, base_url: str) -> None:
     store.clear()
     store.send_keys(STAFF["store_code"] + Keys.ENTER)
     visible(driver, "#screen-find")
+    # the program (does it want a PIN?) is read right after sign-in
+    WebDriverWait(driver, 10).until(
+        lambda d: d.execute_script(
+            "return performance.getEntriesByType('resource').some(e => e.name.endsWith('/store/loyalty/program'))"
+        )
+    )
 
 
 def wedge(driver, text: str) -> None:
