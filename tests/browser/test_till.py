@@ -396,3 +396,25 @@ def test_enrolling_at_the_counter_shows_the_card_page_as_a_qr_code(browser, live
     visible(browser, "#screen-card")
     assert browser.find_element(By.ID, "card-name").text == "Walk"
     assert csp_violations(browser) == []
+
+
+# --- Money ----------------------------------------------------------------------------------------------------------
+
+
+def test_keypad_amounts_become_exact_cents(browser, live_server):
+    browser.get(f"{live_server.url}/till/")
+    visible(browser, "#screen-sign-in")
+    cents = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        import('/static/till/money.js').then(({ amountAfterKey, amountToCents }) => {
+          const typed = (keys) => keys.reduce((text, key) => amountAfterKey(text, key), '');
+          done([
+            ['1', '9', 'decimal', '9', '9'], ['decimal', '0', '7'], ['0', '0', '4', 'decimal', '1', '0', '5'],
+            ['1', '2', '3', '4', 'decimal', '5'], ['0', 'decimal', '1'], ['decimal'], ['8', 'back', '5'],
+          ].map((keys) => amountToCents(typed(keys))));
+        });
+        """
+    )
+    # 19.99 € is 1999 cents (not 1998.9999…), a third decimal is ignored, nothing typed is no amount
+    assert cents == [1999, 7, 410, 123450, 10, None, 500]
