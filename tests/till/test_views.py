@@ -171,3 +171,24 @@ def test_vendored_decoder_has_its_licence_version_and_update_line():
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
     assert "npm pack" in (vendor / "README.md").read_text()
     assert "package.json" not in {path.name for path in vendor.iterdir()}
+
+
+def test_the_till_is_only_a_client_of_the_public_api():
+    root = settings.BASE_DIR
+    for path in (root / "till").glob("*.py"):
+        source = path.read_text()
+        for private in ("loyalty.services", "loyalty.selectors", "staff.", "wallet."):
+            assert f"from {private}" not in source and f"import {private}" not in source, (path.name, private)
+    script = (root / "static" / "till" / "app.js").read_text()
+    assert 'const STORE = "/store/loyalty";' in script
+    paths = re.findall(r'api\.(?:get|post|request)\(\s*(?:"[A-Z]+",\s*)?([`"][^`",]+)', script)
+    paths += re.findall(r'path: ([`"][^`",]+)', script)  # the operations' endpoints
+    assert len(paths) >= 13
+    assert all(path.startswith(("`${STORE}/", '"/auth/token')) for path in paths), paths
+    assert _config_api_base() == "/api/v1"
+
+
+def _config_api_base() -> str:
+    from django.test import Client
+
+    return JsonBlocks(Client().get("/till/").content.decode()).blocks["till-config"]["apiBase"]
