@@ -8,6 +8,7 @@
 
 export const RETRY_DELAYS_MS = [500, 1000, 2000, 4000]; // 5 attempts in about 8 s, plus the waits below
 const MAX_RETRY_AFTER_MS = 5000;
+const RETRY_CODES = new Set(["REQUEST_IN_PROGRESS", "CONFLICT"]);
 const ATTEMPT_TIMEOUT_MS = 15000;
 
 export class ApiError extends Error {
@@ -78,7 +79,7 @@ export function createApi({ base, getToken, onUnauthorized = () => {}, onRetry =
     }
   }
 
-  // One request, retried on network errors, timeouts, 503 and REQUEST_IN_PROGRESS.
+  // One request, retried on network errors, timeouts, 503, REQUEST_IN_PROGRESS and CONFLICT.
   // `write`: an operation that changes something; it gets an Idempotency-Key kept across retries.
   async function request(method, path, { body, query, write = false, authenticated = true } = {}) {
     let url = base + path;
@@ -110,7 +111,9 @@ export function createApi({ base, getToken, onUnauthorized = () => {}, onRetry =
         }
         if (error.code === "REQUEST_IN_PROGRESS") mayHaveArrived = true;
       }
-      const retryable = failure !== null || (error && (error.status === 503 || error.code === "REQUEST_IN_PROGRESS"));
+      // 503: nothing was written. REQUEST_IN_PROGRESS: the first sending is still running. CONFLICT: a race the
+      // server rolled back and asks to retry. The same key goes again each time: the server never runs it twice.
+      const retryable = failure !== null || (error && (error.status === 503 || RETRY_CODES.has(error.code)));
       if (!retryable) {
         if (error) throw error;
         if (response.status === 204) return { status: 204, data: null, replayed: false };

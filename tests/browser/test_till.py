@@ -286,6 +286,25 @@ def test_an_earn_without_order_reference_whose_answer_is_lost_is_counted_once(br
     assert card.points_balance == 125
 
 
+def test_a_stamp_refused_with_503_is_sent_again_by_itself(browser, live_server, demo):
+    card = demo["card"]
+    stamp = "/api/v1/store/loyalty/stamp"
+    with LosingProxy(live_server.url) as proxy:
+        sign_in(browser, proxy.url)
+        wedge(browser, card.card_number)
+        visible(browser, "#screen-card")
+        proxy.refuse_next("POST", stamp, count=2)
+        browser.find_element(By.ID, "action-stamp").click()
+        enter_pin(browser)
+        text_of(browser, "#success", "Stamp 1 of 10", timeout=30)
+        sent = proxy.sent("POST", stamp)
+
+    assert [status for _method, _path, _key, status, _lost in sent] == [503, 503, 201]
+    assert len({key for _method, _path, key, _status, _lost in sent}) == 1
+    assert rows(card, TransactionType.STAMP_EARNED) == 1
+    assert not browser.find_element(By.ID, "gave-up").is_displayed()
+
+
 def test_when_every_answer_is_lost_the_till_says_it_may_not_be_recorded(browser, live_server, demo):
     card = demo["card"]
     with LosingProxy(live_server.url) as proxy:

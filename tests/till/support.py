@@ -91,8 +91,9 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 
 
 class LosingProxy:
-    """Forwards every request to the live server; for the requests ``lose`` picks, it reads the server's whole
-    answer (the operation has run and committed) and then closes the browser's connection without a byte.
+    """Forwards every request to the live server. For a request picked by ``lose_next`` it reads the server's
+    whole answer (the operation has run and committed), then closes the browser's connection without a byte;
+    one picked by ``refuse_next`` gets a 503 ``SERVICE_UNAVAILABLE`` and never reaches the server.
 
     ``requests`` lists (method, path, Idempotency-Key, status the server answered, whether it was lost).
     """
@@ -102,6 +103,7 @@ class LosingProxy:
         self.upstream = (parts.hostname, parts.port)
         self.requests: list[tuple[str, str, str | None, int, bool]] = []
         self.to_lose: list = []
+        self.to_refuse: list = []
         self._lock = threading.Lock()
         proxy = self
 
@@ -114,6 +116,21 @@ class LosingProxy:
             def _forward(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if proxy._take(proxy.to_refuse, self.command, self.path):
+                    # what the API answers when the database is away: nothing ran, retry
+                    key = self.headers.get("Idempotency-Key")
+                    with proxy._lock:
+                        proxy.requests.append((self.command, self.path, key, 503, False))
+                    content = b'{"error": {"code": "SERVICE_UNAVAILABLE", "message": "Retry.", "details": {}}}'
+                    self.send_response_only(503)
+                    for name, value in (("Content-Type", "application/json"), ("Retry-After", "1")):
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(content)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(content)
+                    self.close_connection = True
+                    return
                 headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
                 headers["Connection"] = "close"
                 upstream = http.client.HTTPConnection(*proxy.upstream, timeout=60)
@@ -123,7 +140,7 @@ class LosingProxy:
                     content = answer.read()
                 finally:
                     upstream.close()
-                lost = proxy._should_lose(self.command, self.path)
+                lost = proxy._take(proxy.to_lose, self.command, self.path)
                 with proxy._lock:
                     proxy.requests.append(
                         (self.command, self.path, self.headers.get("Idempotency-Key"), answer.status, lost)
@@ -154,10 +171,15 @@ class LosingProxy:
         with self._lock:
             self.to_lose.extend([(method, path)] * count)
 
-    def _should_lose(self, method: str, path: str) -> bool:
+    def refuse_next(self, method: str, path: str, count: int = 1) -> None:
+        """Answer the next ``count`` such requests with a 503 without passing them on (nothing runs)."""
         with self._lock:
-            if (method, path) in self.to_lose:
-                self.to_lose.remove((method, path))
+            self.to_refuse.extend([(method, path)] * count)
+
+    def _take(self, pending: list, method: str, path: str) -> bool:
+        with self._lock:
+            if (method, path) in pending:
+                pending.remove((method, path))
                 return True
             return False
 
