@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "loyalty",
     "staff",
     "wallet",
+    "till",  # the staff web app at /till/, a client of the store API
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("loyalty_site.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The staff web app: outside the language prefixes, since its service worker's scope is one path.
+    path("till/", include("till.urls")),
 ]
 # Customer pages: English at /join/..., other languages at /fr/join/... etc.
 urlpatterns += i18n_patterns(path("", include("loyalty.urls")), prefix_default_language=False)

@@ -147,6 +147,13 @@ def test_each_response_has_its_own_nonce(client, world):
     assert first != second
 
 
+def test_till_page(client):
+    response = client.get(reverse("till:page"), HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 200
+    page = assert_strict_policy(response)
+    assert page.script_nonces == []  # its code is in module files; the words are a JSON block
+
+
 # --- Error pages ---------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ CARD_PROGRAM = {
     "stamps_target": 10,
     "stamps_reward_description": "Free coffee",
 }
+CARD_URL = "https://loyalty.example.com/fr/card/Yl0m3c8Pq1W2e4R5t6Y7u8I9o0P1a2S3/"
 WALLET = {"apple_pass_issued": False, "apple_devices_registered": 0, "google_wallet_saved": False, "needs_sync": False}
 CARD_DETAIL = {
     "id": 42,

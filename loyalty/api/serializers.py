@@ -121,6 +121,9 @@ class CardEnrollRequest(RequestBody):
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     language = request_fields.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
+    marketing_consent = serializers.BooleanField(
+        required=False, default=False, help_text="The customer agreed, at the counter, to receive offers by e-mail."
+    )
 
 
 class CardLookupQuery(serializers.Serializer):
@@ -128,7 +131,12 @@ class CardLookupQuery(serializers.Serializer):
 
 
 class CardListQuery(serializers.Serializer):
-    search = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    search = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Part of the name, e-mail or phone, or the start of the card number.",
+    )
     is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
     enrolled_here = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="true: only cards enrolled at the token's store."
@@ -365,6 +373,12 @@ def card_detail(card: LoyaltyCard, wallets) -> dict:
 
 class CardWrittenSerializer(CardDetailSerializer):
     transaction_id = serializers.IntegerField(help_text="The ledger row this request wrote.")
+
+
+class CardEnrolledSerializer(CardWrittenSerializer):
+    card_url = serializers.URLField(
+        help_text="The customer's card page (a bearer link): shown once at the counter for their phone to open."
+    )
 
 
 class ScannerRewardSerializer(serializers.Serializer):

@@ -34,13 +34,14 @@ def card_list(
     is_active: bool | None = None,
     enrolled_store: Store | None = None,
 ) -> QuerySet:
-    """The merchant's cards, newest first; ``search`` matches name, e-mail or card number."""
+    """The merchant's cards, newest first; ``search`` matches name, e-mail, phone or card number."""
     cards = _cards(merchant)
     search = (search or "").strip()
     if search:
         cards = cards.filter(
             Q(customer__full_name__icontains=search)
             | Q(customer__email__icontains=search)
+            | Q(customer__phone__icontains=search)
             | Q(card_number__startswith=search)
         )
     if is_active is not None:

@@ -31,6 +31,7 @@ from loyalty.selectors.cards import (
 from loyalty.selectors.stats import merchant_stats, program_stats
 from loyalty.services.cards import card_deactivate, card_reactivate
 from loyalty.services.enrollment import customer_enroll
+from loyalty.services.notifications import card_page_url
 from loyalty.services.points import points_adjust, points_earn, points_redeem, points_void
 from loyalty.services.programs import program_create, program_deactivate, program_update
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
@@ -236,12 +237,21 @@ class StaffPinViewSet(StoreViewSet):
         summary="Enroll a customer at this store",
         request=s.CardEnrollRequest,
         responses={
-            201: s.CardWrittenSerializer,
+            201: s.CardEnrolledSerializer,
             **error_responses("ALREADY_ENROLLED", "PROGRAM_NOT_FOUND", "PROGRAM_INACTIVE", *IDEMPOTENCY_ERRORS),
         },
         examples=[
-            ex.request({"email": "new.customer@example.com", "full_name": "New Customer", "language": "fr"}),
-            ex.response({**ex.CARD_DETAIL, "transaction_id": 1240}, status_codes=["201"]),
+            ex.request(
+                {
+                    "email": "new.customer@example.com",
+                    "full_name": "New Customer",
+                    "language": "fr",
+                    "marketing_consent": False,
+                }
+            ),
+            ex.response(
+                {**ex.CARD_DETAIL, "transaction_id": 1240, "card_url": ex.CARD_URL}, status_codes=["201"]
+            ),
         ],
     ),
     deactivate=extend_schema(
@@ -344,7 +354,14 @@ class CardViewSet(StoreViewSet):
     @action(detail=False, methods=["post"])
     def enroll(self, request):
         data = validated(s.CardEnrollRequest, request.data)
-        return self._written(customer_enroll(actor=self.actor, **data))
+        enrollment = customer_enroll(actor=self.actor, **data)
+        card = enrollment.card
+        # The card page's link, for the customer's phone at the counter (the till shows it as a QR code).
+        body = s.card_detail(card, card_wallets(card=card)) | {
+            "transaction_id": enrollment.transaction.pk,
+            "card_url": card_page_url(card),
+        }
+        return Response(s.CardEnrolledSerializer(body).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk):

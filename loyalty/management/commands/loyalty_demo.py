@@ -117,6 +117,7 @@ class Command(BaseCommand):
         for pin in pins:
             self.stdout.write(f"  PIN {pin['pin']} at {pin['store']} ({pin['name']})")
         self.stdout.write(f"  Back office: {settings.SITE_URL}/admin/   Join page: {settings.SITE_URL}/join/demo-center/")
+        self.stdout.write(f"  Till: {settings.SITE_URL}/till/  (cafe-staff, store code demo-station, PIN 5678)")
 
     def _admin(self):
         User = get_user_model()
