@@ -462,5 +462,5 @@ def pin_verify(
     if attempt.outcome is _Outcome.OK:
         return attempt.staff_pin
     if attempt.locked_until is not None:
-        raise StaffPinLocked(details={"locked_until": attempt.locked_until.isoformat()})
+        raise StaffPinLocked(details={"locked_until": attempt.locked_until})
     raise StaffPinInvalid(details={"attempts_left": attempt.attempts_left})
