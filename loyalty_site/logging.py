@@ -10,6 +10,7 @@ header values, ``pin=`` pairs).
 import json
 import logging
 import re
+import socket
 from datetime import UTC, datetime
 
 from django.http import HttpRequest
@@ -59,6 +60,30 @@ class RedactSecretsFilter(logging.Filter):
         for key in list(vars(record)):
             if key not in _RESERVED:
                 setattr(record, key, _redact_value(key, getattr(record, key)))
+        return True
+
+
+class DevelopmentServerFilter(logging.Filter):
+    """``runserver``'s request lines (logger ``django.server``): one line per request, with JSON-friendly fields.
+
+    Django logs every 4xx/5xx response on ``django.request`` (as it does
+    under gunicorn), so runserver's own line for that response is a repeat
+    and is dropped. Its ``request`` field is the connection's socket: it
+    becomes the client's address.
+    """
+
+    ACCESS_LINE = '"%s" %s %s'  # http.server's log_request format: request line, status, size
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.ACCESS_LINE and getattr(record, "status_code", 0) >= 400:
+            return False
+        connection = getattr(record, "request", None)
+        if isinstance(connection, socket.socket):
+            try:
+                peer = connection.getpeername()
+            except OSError:  # already closed
+                peer = ""
+            record.request = peer[0] if isinstance(peer, tuple) else str(peer)  # (host, port, ...) for TCP
         return True
 
 

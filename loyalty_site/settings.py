@@ -354,16 +354,37 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 
 # --- Logging: one JSON object per line, secrets redacted ---------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# Django's own loggers stay at INFO or above: at DEBUG the autoreloader logs every file it watches.
+_DJANGO_LOG_LEVEL = "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "loyalty_site.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "loyalty_site.logging.RedactSecretsFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "development_server": {"()": "loyalty_site.logging.DevelopmentServerFilter"},
+    },
     "formatters": {"json": {"()": "loyalty_site.logging.JsonFormatter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"]},
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "django.utils.log.AdminEmailHandler",
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's defaults give "django" and "django.server" plain-text console handlers of their own:
+        # each request warning was printed twice (plain, then JSON from the root) and runserver's request
+        # lines never as JSON. Here they only go up to the root; errors still mail ADMINS as by default.
+        "django": {"handlers": ["mail_admins"], "level": _DJANGO_LOG_LEVEL, "propagate": True},
+        "django.server": {
+            "handlers": [],
+            "filters": ["development_server"],
+            "level": _DJANGO_LOG_LEVEL,
+            "propagate": True,
+        },
         "django.db.backends": {"level": "WARNING"},
         # The HTTP clients of APNs and Google log each request URL at INFO (an APNs URL ends
         # with the device's push token) and HTTP/2 headers at DEBUG: warnings only.

@@ -8,6 +8,7 @@ are listed read-only (never their key, its prefix or a hash) and revoked.
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
@@ -19,12 +20,22 @@ from loyalty.admin.scoping import (
     back_office_user,
     domain_error_text,
     field_values,
+    scope_queryset,
 )
 from loyalty.exceptions import LoyaltyError
+from loyalty.models import Store
 from loyalty.services.audit import changes_between
 from staff.models import ApiToken, Membership, Role, StaffPin
 from staff.services.memberships import membership_invite, membership_sign_out_everywhere, membership_update
-from staff.services.pins import pin_create, pin_unlock, pin_update, validate_pin_format
+from staff.services.pins import (
+    pin_create,
+    pin_entry_locked_until,
+    pin_unlock,
+    pin_update,
+    stores_pin_entry_locked,
+    validate_pin_available,
+    validate_pin_format,
+)
 from staff.services.tokens import token_revoke, token_state, tokens_with_access
 
 # --- Memberships -------------------------------------------------------------------------------
@@ -209,9 +220,7 @@ class StaffPinForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "inputmode": "numeric"}),
-        help_text=_(
-            "4 to 8 digits, different from the other active PINs of the store. Leave empty to keep the current PIN."
-        ),
+        help_text=_("4 to 8 digits, different from the other active PINs of the store."),
     )
     pin_confirmation = forms.CharField(
         label=_("PIN (again)"),
@@ -223,6 +232,13 @@ class StaffPinForm(forms.ModelForm):
     class Meta:
         model = StaffPin
         fields = ("store", "name", "staff_number", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["pin"].help_text = _(
+                "4 to 8 digits, different from the other active PINs of the store. Leave empty to keep the current PIN."
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -236,27 +252,73 @@ class StaffPinForm(forms.ModelForm):
                 self.add_error("pin", str(error.message))
             if pin != confirmation:
                 self.add_error("pin_confirmation", _("The two PINs differ."))
+        self._check_available(pin)
         return cleaned
+
+    def _check_available(self, pin: str) -> None:
+        """A value another active PIN of the store has: said on the form, what was typed kept (the service rechecks)."""
+        staff_pin = self.instance if self.instance.pk is not None else None
+        store = staff_pin.store if staff_pin is not None else self.cleaned_data.get("store")
+        if store is None or self.has_error("pin"):
+            return
+        if staff_pin is not None and not self.cleaned_data.get("is_active"):
+            return  # an inactive PIN may share its value
+        if pin or (staff_pin is not None and not staff_pin.is_active):  # a new value, or reactivating the old one
+            try:
+                validate_pin_available(store=store, pin=pin or None, staff_pin=staff_pin)
+            except LoyaltyError as error:
+                self.add_error("pin" if pin else "is_active", str(error.message))
 
 
 @admin.register(StaffPin)
 class StaffPinAdmin(MerchantScopedAdmin):
+    """Staff PINs, and the lockouts that stop them at the till: a PIN's own, and its store's (shown on each PIN
+    and above the list); "Unlock" lifts both."""
+
     form = StaffPinForm
-    list_display = ("name", "store", "staff_number", "is_active", "locked_until", "failed_attempts", "last_used_at")
+    list_display = (
+        "name",
+        "store",
+        "staff_number",
+        "is_active",
+        "entry_locked_until",
+        "failed_attempts",
+        "last_used_at",
+    )
     list_filter = ("store", "is_active")
     search_fields = ("name", "staff_number")
-    list_select_related = ("store",)
+    list_select_related = ("store__pin_guard",)  # the store's lockout, in the list's own query
     actions = ["unlock_pins", "deactivate_pins"]
 
     def get_fieldsets(self, request, obj=None):
         fields = ["store", "name", "staff_number", "pin", "pin_confirmation", "is_active"]
         if obj is not None:
-            fields += ["failed_attempts", "locked_until", "last_used_at"]
+            fields += ["failed_attempts", "entry_locked_until", "last_used_at"]
         return [(None, {"fields": fields})]
 
     def get_readonly_fields(self, request, obj=None):
         # The lookup digest depends on the store: a PIN never moves to another store.
-        return ["store", "failed_attempts", "locked_until", "last_used_at"] if obj is not None else []
+        return ["store", "failed_attempts", "entry_locked_until", "last_used_at"] if obj is not None else []
+
+    @admin.display(description=_("locked until"))
+    def entry_locked_until(self, obj):
+        """The till refuses this PIN until then: for its own wrong PINs or because its store's PIN entry is locked."""
+        return pin_entry_locked_until(staff_pin=obj)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            for guard in stores_pin_entry_locked(stores=scope_queryset(Store.objects.all(), request)):
+                ends_at = date_format(timezone.localtime(guard.locked_until), "DATETIME_FORMAT")
+                self.message_user(
+                    request,
+                    _(
+                        "PIN entry at %(store)s is locked until %(time)s after too many wrong PINs: the till refuses "
+                        "every PIN there. To open it now, select one of its PINs and choose “Unlock”."
+                    )
+                    % {"store": guard.store.name, "time": ends_at},
+                    messages.WARNING,
+                )
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -302,7 +364,7 @@ class StaffPinAdmin(MerchantScopedAdmin):
         if done:
             self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
 
-    @admin.action(description=_("Unlock (clear failed attempts)"), permissions=["change"])
+    @admin.action(description=_("Unlock (the PIN and its store's PIN entry)"), permissions=["change"])
     def unlock_pins(self, request, queryset):
         def unlock(staff_pin):
             before = field_values(staff_pin, ("failed_attempts", "locked_until"))

@@ -24,7 +24,9 @@ from loyalty.models import (
 )
 from loyalty.services.points import MAX_ADJUSTMENT
 from loyalty_site.api import fields as request_fields
+from loyalty_site.api.times import api_time
 from staff.models import StaffPin
+from staff.services.pins import pin_entry_locked_until
 
 MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist and must not reach the database
 LANGUAGE_CHOICES = [code for code, _name in settings.LANGUAGES]
@@ -524,8 +526,17 @@ class PointsAdjustedSerializer(serializers.Serializer):
 
 
 class StaffPinSerializer(serializers.ModelSerializer):
+    """A PIN as a manager sees it. ``is_locked``/``locked_until``: whether the till refuses it now and until when,
+    for its own wrong PINs or because the store's PIN entry is locked (``POST pins/{id}/unlock`` lifts both).
+    A list reads PINs with ``select_related("store__pin_guard")``."""
+
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    is_locked = serializers.SerializerMethodField()
+    is_locked = serializers.SerializerMethodField(
+        help_text="True while the till answers STAFF_PIN_LOCKED for this PIN: its own lockout or its store's."
+    )
+    locked_until = serializers.SerializerMethodField(
+        help_text="When that lockout ends (the later of the PIN's and the store's); null when not locked."
+    )
 
     class Meta:
         model = StaffPin
@@ -545,7 +556,16 @@ class StaffPinSerializer(serializers.ModelSerializer):
         ]
 
     def get_is_locked(self, staff_pin) -> bool:
-        return staff_pin.locked_until is not None and staff_pin.locked_until > timezone.now()
+        return self._locked_until(staff_pin) is not None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_locked_until(self, staff_pin) -> str | None:
+        locked_until = self._locked_until(staff_pin)
+        return api_time(locked_until) if locked_until is not None else None
+
+    def _locked_until(self, staff_pin):
+        # One instant for the whole answer, so both fields (and every PIN of a list) agree.
+        return pin_entry_locked_until(staff_pin=staff_pin, now=self.context.setdefault("now", timezone.now()))
 
 
 class StaffPinDeletedSerializer(serializers.Serializer):

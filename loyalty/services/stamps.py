@@ -87,7 +87,7 @@ def _stamp_add(*, actor, card_ref, program, pin, notes, now) -> StampAdded:
     if available_at is not None and now < available_at:
         raise StampCooldown(
             details={
-                "next_stamp_available_at": available_at.isoformat(),
+                "next_stamp_available_at": available_at,  # a time: the API writes it in the store's zone
                 "retry_after_seconds": max(int((available_at - now).total_seconds()) + 1, 1),
             }
         )

@@ -21,6 +21,7 @@ that never reach a DRF view (an unknown /api/ URL, a crash in middleware).
 """
 
 import logging
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -34,6 +35,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from loyalty.exceptions import LoyaltyError
+from loyalty_site.api.times import api_time
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +74,20 @@ def _flatten(detail):
     return str(detail)
 
 
+def _details(value):
+    """A domain error's details as JSON, its times written by the API's one rule (see ``times.py``)."""
+    if isinstance(value, dict):
+        return {key: _details(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_details(item) for item in value]
+    if isinstance(value, datetime):
+        return api_time(value)
+    return value
+
+
 def exception_handler(exc, context):
     if isinstance(exc, LoyaltyError):
-        return error_response(exc.code, exc.message, exc.details, exc.status)
+        return error_response(exc.code, exc.message, _details(exc.details), exc.status)
     if isinstance(exc, DjangoValidationError):
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return error_response("VALIDATION_ERROR", _("The request is not valid."), details, 400)

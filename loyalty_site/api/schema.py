@@ -9,6 +9,7 @@ document cannot drift from what the handler sends.
 from collections import defaultdict
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 
 from loyalty import exceptions as domain
@@ -86,3 +87,22 @@ def error_responses(*codes: str, authenticated: bool = True) -> dict:
 def list_error_responses(*codes: str, authenticated: bool = True) -> dict:
     """``error_responses`` of a paginated list: ``?page=`` past the last page (or 0) is a 404 ``NOT_FOUND``."""
     return error_responses("NOT_FOUND", *codes, authenticated=authenticated)
+
+
+class SchemaView(SpectacularAPIView):
+    """``/api/schema``: the OpenAPI document, YAML unless ``?format=json``, shown by a browser rather than downloaded.
+
+    A browser (its ``Accept`` names ``text/html``) downloads
+    ``application/vnd.oai.openapi``; it gets the same document as
+    ``text/plain`` (YAML) or ``application/json``, which it displays. Other
+    clients (curl's ``*/*``, code generators) get the OpenAPI media types.
+    """
+
+    BROWSER_CONTENT_TYPES = {"yaml": "text/plain; charset=utf-8", "json": "application/json"}
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        renderer = getattr(request, "accepted_renderer", None)
+        if renderer is not None and "text/html" in request.META.get("HTTP_ACCEPT", ""):
+            response.content_type = self.BROWSER_CONTENT_TYPES.get(renderer.format, response.content_type)
+        return response

@@ -1,10 +1,11 @@
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from loyalty_site.api.exceptions import api_not_found
+from loyalty_site.api.schema import SchemaView
 
 urlpatterns = [
-    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema", SchemaView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/auth/", include("staff.api.urls")),
     path("v1/store/loyalty/", include("loyalty.api.store_urls")),

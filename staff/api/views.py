@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from loyalty_site.api.schema import error_responses
 from loyalty_site.api.throttling import LoginThrottle
+from loyalty_site.api.times import store_local_times
 from loyalty_site.http import user_agent
 from loyalty_site.rate_limits import login_failure_count, login_failures_check
 from staff.services.tokens import InvalidCredentials, token_issue, token_revoke
@@ -109,7 +110,8 @@ class TokenView(APIView):
             "role": issued.role,
             "expires_at": issued.token.expires_at,
         }
-        return Response(TokenResponseSerializer(body).data, status=status.HTTP_201_CREATED)
+        with store_local_times(store):
+            return Response(TokenResponseSerializer(body).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         tags=["auth"], summary="Revoke the calling token", request=None, responses={204: None, **error_responses()}

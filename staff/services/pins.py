@@ -130,13 +130,52 @@ def _pin_in_use_error():
     )
 
 
+def validate_pin_available(*, store: Store, pin: str | None = None, staff_pin: StaffPin | None = None) -> None:
+    """Refuse a value another active PIN of ``store`` has (``ValidationFailed``).
+
+    ``staff_pin`` is the PIN being changed (its own value is no conflict);
+    without ``pin``, its current value is checked, as when it is reactivated.
+    Forms ask before saving, so the error shows on the form; the services
+    ask again inside their transaction.
+    """
+    # A PIN not yet re-keyed holds its value under an old key: every key's digest counts.
+    digests = _lookup_digests(store, pin) if pin is not None else [staff_pin.lookup_digest]
+    if _pin_taken(store, digests, exclude_pk=staff_pin.pk if staff_pin is not None else None):
+        raise _pin_in_use_error()
+
+
+def pin_entry_locked_until(*, staff_pin: StaffPin, now: datetime | None = None) -> datetime | None:
+    """Until when PIN entry with this PIN is refused, if it is now: its own lockout or its store's, the later.
+
+    Reads ``staff_pin.store.pin_guard`` (``select_related("store__pin_guard")``
+    for a list). Unlocking the PIN (``pin_unlock``) lifts both.
+    """
+    now = now or timezone.now()
+    guard = getattr(staff_pin.store, "pin_guard", None)  # no row: the store never had a PIN check
+    ends = [
+        locked_until
+        for locked_until in (staff_pin.locked_until, guard.locked_until if guard is not None else None)
+        if _is_locked(locked_until, now)
+    ]
+    return max(ends, default=None)
+
+
+def stores_pin_entry_locked(*, stores: QuerySet[Store], now: datetime | None = None) -> list[StorePinGuard]:
+    """The lockouts in force among ``stores`` (their guard rows, with the store), soonest end first."""
+    now = now or timezone.now()
+    return list(
+        StorePinGuard.objects.filter(store__in=stores, locked_until__gt=now)
+        .select_related("store")
+        .order_by("locked_until", "store__name")
+    )
+
+
 @transaction.atomic
 def pin_create(*, actor: Actor, store: Store, name: str, pin: str, staff_number: str = "") -> StaffPin:
     _check_can_manage(actor, store)
     validate_pin_format(pin)
     digest = _lookup_digest(store, pin)
-    if _pin_taken(store, _lookup_digests(store, pin)):  # a PIN not yet re-keyed holds its value too
-        raise _pin_in_use_error()
+    validate_pin_available(store=store, pin=pin)
     try:
         with transaction.atomic():
             return StaffPin.objects.create(
@@ -169,19 +208,19 @@ def pin_update(
     if staff_number is not None:
         staff_pin.staff_number = staff_number
         fields.append("staff_number")
-    # Only a new PIN's value is known; a reactivated PIN is checked under the key its row carries.
-    digests = [staff_pin.lookup_digest]
     if pin is not None:
         validate_pin_format(pin)
+    is_active_after = staff_pin.is_active if is_active is None else is_active
+    if is_active_after:
+        # Only a new PIN's value is known; a reactivated PIN is checked under the key its row carries.
+        validate_pin_available(store=staff_pin.store, pin=pin, staff_pin=staff_pin)
+    if pin is not None:
         staff_pin.lookup_digest = _lookup_digest(staff_pin.store, pin)
         staff_pin.pin_hash = _hash(pin)
         fields += ["lookup_digest", "pin_hash"]
-        digests = _lookup_digests(staff_pin.store, pin)
     if is_active is not None:
         staff_pin.is_active = is_active
         fields.append("is_active")
-    if staff_pin.is_active and _pin_taken(staff_pin.store, digests, exclude_pk=staff_pin.pk):
-        raise _pin_in_use_error()
     try:
         with transaction.atomic():
             staff_pin.save(update_fields=fields)
@@ -462,5 +501,5 @@ def pin_verify(
     if attempt.outcome is _Outcome.OK:
         return attempt.staff_pin
     if attempt.locked_until is not None:
-        raise StaffPinLocked(details={"locked_until": attempt.locked_until.isoformat()})
+        raise StaffPinLocked(details={"locked_until": attempt.locked_until})
     raise StaffPinInvalid(details={"attempts_left": attempt.attempts_left})

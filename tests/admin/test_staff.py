@@ -7,10 +7,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from rest_framework.test import APIClient
 
 from loyalty.models import AdminAuditLog
-from staff.models import ApiToken, Membership, StaffPin
+from loyalty.exceptions import StaffPinInvalid, StaffPinLocked
+from staff.models import ApiToken, Membership, StaffPin, StorePinGuard
 from staff.services.memberships import membership_groups_sync
 from staff.services.pins import pin_verify
 from staff.services.tokens import key_digest
@@ -59,6 +61,48 @@ def test_a_pin_already_used_at_the_store_is_refused_with_a_message(world, client
     )
     assert "choose a different PIN" in response.content.decode()
     assert not StaffPin.objects.filter(name="Robin").exists()
+
+
+def test_a_pin_already_used_at_the_store_is_refused_on_the_form_with_what_was_typed(world, clients):
+    response = clients["owner"].post(
+        reverse("admin:staff_staffpin_add"),
+        _pin_form(world.alpha.store, name="Robin Duplicate", staff_number="S-77", pin="4321", pin_confirmation="4321"),
+    )
+
+    assert response.status_code == 200  # the form again, not a redirect to an empty one
+    form = response.context["adminform"].form
+    assert form.errors["pin"] == ["Another active PIN at this store is the same; choose a different PIN."]
+    page = response.content.decode()
+    assert 'value="Robin Duplicate"' in page and 'value="S-77"' in page
+    assert "4321" not in page  # the PIN itself is never sent back
+    assert not StaffPin.objects.filter(name="Robin Duplicate").exists()
+
+
+def test_reactivating_a_pin_whose_value_another_pin_took_is_refused_on_the_form(world, clients):
+    pin = world.alpha.pin
+    StaffPin.objects.filter(pk=pin.pk).update(is_active=False)
+    factories.make_pin(world.alpha.store, pin="4321", name="Took the value")
+
+    response = clients["owner"].post(
+        reverse("admin:staff_staffpin_change", args=[pin.pk]),
+        {"name": pin.name, "staff_number": "", "pin": "", "pin_confirmation": "", "is_active": "on"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["is_active"] == [
+        "Another active PIN at this store is the same; choose a different PIN."
+    ]
+    pin.refresh_from_db()
+    assert not pin.is_active
+
+
+def test_only_the_change_form_says_an_empty_pin_keeps_the_current_one(world, clients):
+    hint = "Leave empty to keep the current PIN."
+    add = clients["owner"].get(reverse("admin:staff_staffpin_add")).content.decode()
+    change = clients["owner"].get(reverse("admin:staff_staffpin_change", args=[world.alpha.pin.pk])).content.decode()
+
+    assert hint not in add and "4 to 8 digits, different from the other active PINs of the store." in add
+    assert hint in change
 
 
 def test_manager_cannot_create_a_pin_at_another_store(world, clients):
@@ -126,6 +170,48 @@ def test_unlock_and_deactivate_actions(world, clients):
     clients["owner"].post(changelist, {"action": "deactivate_pins", "_selected_action": [pin.pk], "index": "0"})
     pin.refresh_from_db()
     assert not pin.is_active
+
+
+def test_a_locked_store_shows_in_the_pin_list_and_a_manager_unlocks_it(world, clients):
+    # given: five wrong PINs at the till locked the store's PIN entry
+    store = world.alpha.store
+    for _ in range(5):
+        with pytest.raises((StaffPinInvalid, StaffPinLocked)):  # the fifth one locks
+            pin_verify(store=store, pin="9999")
+    locked_until = StorePinGuard.objects.get(store=store).locked_until
+    assert locked_until is not None and world.alpha.pin.locked_until is None  # the PIN itself was never named
+    changelist = reverse("admin:staff_staffpin_changelist")
+
+    # when: the manager opens the PIN list
+    listing = clients["manager"].get(changelist)
+
+    # then: the lockout and its end are said above the list and on the store's PIN
+    page = listing.content.decode()
+    shown_end = date_format(timezone.localtime(locked_until), "DATETIME_FORMAT")
+    assert f"PIN entry at {store.name} is locked until {shown_end}" in page
+    assert page.count(shown_end) == 2  # the message, and the "Locked until" column of the store's one PIN
+
+    # when: the manager unlocks the store's PIN
+    clients["manager"].post(
+        changelist, {"action": "unlock_pins", "_selected_action": [world.alpha.pin.pk], "index": "0"}
+    )
+
+    # then: PIN entry is open again, and the list says nothing more
+    assert StorePinGuard.objects.get(store=store).locked_until is None
+    assert pin_verify(store=store, pin="4321") == world.alpha.pin
+    assert "is locked until" not in clients["manager"].get(changelist).content.decode()
+
+
+def test_a_store_lockout_is_not_shown_to_a_manager_of_other_stores(world, clients):
+    StorePinGuard.objects.create(
+        store=world.alpha.second_store, failed_attempts=5, locked_until=timezone.now() + timedelta(minutes=20)
+    )
+
+    manager_page = clients["manager"].get(reverse("admin:staff_staffpin_changelist")).content.decode()
+    owner_page = clients["owner"].get(reverse("admin:staff_staffpin_changelist")).content.decode()
+
+    assert "is locked until" not in manager_page  # the manager works at the centre only
+    assert f"PIN entry at {world.alpha.second_store.name} is locked until" in owner_page
 
 
 def test_owner_invites_a_manager_to_named_stores(world, clients):

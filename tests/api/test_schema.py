@@ -152,3 +152,27 @@ def test_swagger_ui_is_served_without_a_cdn(anonymous, db):
     page = response.content.decode()
     assert "swagger-ui" in page and "/api/schema" in page
     assert "cdn.jsdelivr.net" not in page and "unpkg.com" not in page
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def test_a_browser_is_shown_the_document_rather_than_made_to_download_it(anonymous, db):
+    yaml = anonymous.get("/api/schema", HTTP_ACCEPT=BROWSER_ACCEPT)
+    json_document = anonymous.get("/api/schema", {"format": "json"}, HTTP_ACCEPT=BROWSER_ACCEPT)
+
+    assert yaml.status_code == 200 and yaml["Content-Type"] == "text/plain; charset=utf-8"
+    assert yaml.content.startswith(b"openapi:")
+    assert yaml["X-Content-Type-Options"] == "nosniff"  # shown as text, never sniffed into a page
+    assert json_document.status_code == 200 and json_document["Content-Type"] == "application/json"
+    assert json_document.json()["openapi"].startswith("3.")
+
+
+def test_curl_and_code_generators_get_the_openapi_media_types_as_before(anonymous, db):
+    curl = anonymous.get("/api/schema", HTTP_ACCEPT="*/*")
+    generator = anonymous.get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert curl["Content-Type"] == "application/vnd.oai.openapi; charset=utf-8"
+    assert curl.content.startswith(b"openapi:")
+    assert generator["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    assert generator.json()["openapi"].startswith("3.")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from loyalty.models import Program
+from loyalty.models import LoyaltyTransaction, Program
 from staff.models import StaffPin, StorePinGuard
 from tests import factories
 from tests.api.conftest import client_for, error_of
@@ -117,6 +117,34 @@ class TestPins:
             staff_pin.refresh_from_db()
             assert staff_pin.name != "Mallory" and staff_pin.is_active
         assert owner_client.get(BASE + "pins").json()["count"] == 0
+
+    def test_a_locked_store_shows_on_every_pin_until_a_manager_unlocks(
+        self, manager_client, staff_client, store, program, card
+    ):
+        # given: two PINs, and five wrong PINs at the till lock the store's PIN entry
+        alex, sam = factories.make_pin(store, "2580", name="Alex"), factories.make_pin(store, "1357", name="Sam")
+        for _ in range(5):
+            staff_client.post(BASE + "stamp", {"card_id": card.pk, "staff_pin": "9999"}, format="json")
+        refused = staff_client.post(BASE + "stamp", {"card_id": card.pk, "staff_pin": "2580"}, format="json")
+        assert error_of(refused)["code"] == "STAFF_PIN_LOCKED"
+        locked_until = error_of(refused)["details"]["locked_until"]
+
+        # when: the manager looks at the PINs
+        listed = {row["name"]: row for row in manager_client.get(BASE + "pins").json()["results"]}
+
+        # then: each PIN is refused until the store's lockout ends; its own count is untouched
+        for name in ("Alex", "Sam"):
+            assert (listed[name]["is_locked"], listed[name]["locked_until"]) == (True, locked_until)
+            assert listed[name]["failed_attempts"] == 0
+
+        # when: the manager unlocks one of them, the store opens for every PIN
+        unlocked = manager_client.post(f"{BASE}pins/{sam.pk}/unlock").json()
+        listed = manager_client.get(BASE + "pins").json()["results"]
+        assert (unlocked["is_locked"], unlocked["locked_until"]) == (False, None)
+        assert [(row["is_locked"], row["locked_until"]) for row in listed] == [(False, None), (False, None)]
+        stamped = staff_client.post(BASE + "stamp", {"card_id": card.pk, "staff_pin": "2580"}, format="json")
+        assert stamped.status_code == 201
+        assert LoyaltyTransaction.objects.get(pk=stamped.json()["transaction_id"]).staff_pin_id == alex.pk
 
     def test_unlock_also_clears_the_store_lockout(self, manager_client, store, program):
         staff_pin = factories.make_pin(store, "2580")

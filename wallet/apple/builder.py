@@ -18,6 +18,7 @@ from loyalty.selectors.wallet import merchant_stores_for_pass
 from wallet.apple import images, localization
 from wallet.apple.config import AppleConfig
 from wallet.apple.signing import manifest_sign
+from wallet.logos import program_logo_bytes
 from wallet.models import ApplePass
 
 
@@ -198,22 +199,12 @@ def pass_content_build(*, apple_pass: ApplePass, config: AppleConfig) -> PassCon
     return PassContent(pass_json=pass_json, strings=strings)
 
 
-def _logo_bytes(program: Program) -> bytes | None:
-    if not program.logo:
-        return None
-    try:
-        with program.logo.open("rb") as handle:
-            return handle.read()
-    except (OSError, ValueError):
-        return None
-
-
 def pass_files_build(*, apple_pass: ApplePass, config: AppleConfig) -> dict[str, bytes]:
     """Every file of the package except ``manifest.json`` and ``signature``."""
     content = pass_content_build(apple_pass=apple_pass, config=config)
     card = apple_pass.card
     program = card.program
-    logo = _logo_bytes(program)
+    logo = program_logo_bytes(program)
     initial = (card.merchant.name.strip()[:1] or "?").upper()
     files = {"pass.json": json.dumps(content.pass_json, ensure_ascii=False, indent=2).encode("utf-8")}
     files.update(images.icon_images(logo, initial, program.background_color, program.text_color))

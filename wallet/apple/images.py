@@ -1,9 +1,14 @@
 """The pass images, drawn with Pillow.
 
 Sizes are Apple's for a store card: ``icon`` 29×29 points, ``logo`` at most
-160×50 points, ``strip`` 375×123 points; ``@2x``/``@3x`` are the same in
-2× and 3× pixels. Results are cached per process: a program's look changes
-rarely and a stamp strip depends only on (stamps, target, colours).
+160×50 points, ``strip`` 375×144 points; ``@2x``/``@3x`` are the same in
+2× and 3× pixels, and every image comes at 1×, 2× and 3× (a 3× iPhone
+would otherwise scale a 2× image up). Wallet shows a store card's strip
+375×144 or 375×123 points high depending on the pass, filling the space and
+cropping what is over: the strip is drawn 144 points high with the stamps in
+the central 123 points, so they are whole either way. Results are cached per
+process: a program's look changes rarely and a stamp strip depends only on
+(stamps, target, colours).
 """
 
 import functools
@@ -14,9 +19,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 ICON_POINTS = 29
 LOGO_MAX_POINTS = (160, 50)
-STRIP_POINTS = (375, 123)
+STRIP_POINTS = (375, 144)
+STRIP_STAMP_BAND_POINTS = 123  # the central band the stamps stay in (the shorter strip Wallet may show)
 ICON_SCALES = (1, 2, 3)
-LOGO_SCALES = (1, 2)
+LOGO_SCALES = (1, 2, 3)
 STRIP_SCALES = (1, 2, 3)
 # Drawn larger then reduced: Pillow does not anti-alias ellipses.
 SUPERSAMPLE = 3
@@ -77,7 +83,7 @@ def icon_images(logo_bytes: bytes | None, initial: str, background: str, foregro
 
 @functools.lru_cache(maxsize=64)
 def logo_images(logo_bytes: bytes | None, initial: str, background: str, foreground: str) -> dict[str, bytes]:
-    """``logo.png``, ``logo@2x.png``: the logo fitted in 160×50 points, or a round badge with the initial."""
+    """``logo.png`` (+@2x, @3x): the logo fitted in 160×50 points, or a round badge with the initial."""
     bg, fg = hex_to_rgb(background), hex_to_rgb(foreground)
     source = _open(logo_bytes)
     if source is not None:
@@ -106,8 +112,15 @@ def strip_images(stamps: int, target: int, background: str, foreground: str) -> 
         big_width, big_height = width * SUPERSAMPLE, height * SUPERSAMPLE
         image = Image.new("RGB", (big_width, big_height), bg)
         draw = ImageDraw.Draw(image)
+        band_height = big_height * STRIP_STAMP_BAND_POINTS / STRIP_POINTS[1]
+        band_top = (big_height - band_height) / 2
         # The primary field ("7 / 10") is drawn by Wallet over the strip's left part.
-        area = (int(big_width * 0.40), int(big_height * 0.10), int(big_width * 0.97), int(big_height * 0.90))
+        area = (
+            int(big_width * 0.40),
+            int(band_top + band_height * 0.10),
+            int(big_width * 0.97),
+            int(band_top + band_height * 0.90),
+        )
         if target <= MAX_DRAWN_STAMPS:
             _draw_stamp_grid(draw, area, stamps, target, bg, fg)
         else:

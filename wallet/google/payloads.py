@@ -6,6 +6,7 @@ Fields follow Google's Wallet REST reference (``loyaltyclass``,
 ``loyaltyobject``).
 """
 
+import hashlib
 import re
 
 from django.conf import settings
@@ -22,6 +23,8 @@ from .config import GoogleWalletConfig
 _NOT_ID_CHARACTER = re.compile(r"[^A-Za-z0-9._-]")
 _TERMS_MAX_CHARACTERS = 1000
 _REWARDS_LISTED = 10
+# Google's recommended maximum: a longer program name does not show whole on smaller screens.
+PROGRAM_NAME_MAX_CHARACTERS = 20
 
 
 def _id_prefix(config: GoogleWalletConfig) -> str:
@@ -43,10 +46,27 @@ def _absolute(url: str) -> str:
 
 
 def program_logo_url(program: Program) -> str:
-    """Public URL of the logo Google shows (it fetches it): the program's, else our default."""
+    """Public URL of the logo Google shows (it fetches it): the program's squared for its circle, else our default.
+
+    The URL names a version of the upload and the colour it is padded with, so a change is a new URL that
+    Google fetches (and a changed class, PATCHed like any other change).
+    """
     if program.logo:
-        return _absolute(program.logo.url)
+        version = hashlib.sha256(f"{program.logo.name}|{program.background_color}".encode()).hexdigest()[:16]
+        path = reverse("wallet_google:program_logo", kwargs={"program_id": program.pk, "version": version})
+        return _absolute(path)
     return _absolute(reverse("wallet_google:default_logo"))
+
+
+def program_name_shown(name: str) -> str:
+    """The program's name as Google shows it whole: at most 20 characters, cut at a word with "…" if longer."""
+    name = " ".join(name.split())
+    if len(name) <= PROGRAM_NAME_MAX_CHARACTERS:
+        return name
+    kept = name[: PROGRAM_NAME_MAX_CHARACTERS - 1]  # room for the "…"
+    if name[len(kept)] != " " and " " in kept:
+        kept = kept[: kept.rindex(" ")]  # the last whole word; a first word longer than that is cut
+    return kept.rstrip(" -–—,.;:/&+") + "…"
 
 
 def _localized(render) -> dict:
@@ -123,11 +143,9 @@ def class_payload(program: Program, config: GoogleWalletConfig) -> dict:
     payload = {
         "id": class_id_for(program, config),
         "issuerName": merchant.name,
-        "programName": program.name,
-        # The card name is the merchant's own text; the template around it is ours, translated.
-        "localizedProgramName": _localized(
-            lambda: gettext("%(card_name)s – loyalty card") % {"card_name": program.name}
-        ),
+        # The merchant's own words, in no particular language: no localizedProgramName, which Google would show
+        # instead. Google shows 20 characters of it, so a longer name is shortened here rather than cut there.
+        "programName": program_name_shown(program.name),
         "programLogo": {
             "sourceUri": {"uri": program_logo_url(program)},
             "contentDescription": _localized(lambda: gettext("Logo of %(merchant)s") % {"merchant": merchant.name}),

@@ -9,4 +9,7 @@ app_name = "wallet_google"
 urlpatterns = [
     path("passes/google/<str:public_token>/save", views.GoogleSaveLinkView.as_view(), name="save"),
     path("passes/google/logo.png", views.default_logo, name="default_logo"),
+    path(
+        "passes/google/programs/<int:program_id>/logo-<slug:version>.png", views.program_logo, name="program_logo"
+    ),
 ]

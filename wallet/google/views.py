@@ -1,25 +1,24 @@
-"""Google Wallet endpoints: the save link (a redirect to Google) and our default program logo."""
+"""Google Wallet endpoints: the save link (a redirect to Google) and the program logos Google fetches."""
 
-import io
 import logging
-import math
-from functools import lru_cache
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from PIL import Image, ImageDraw
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from loyalty.api.throttling import PublicThrottle
 from loyalty.exceptions import CardInactive, CardNotFound
-from loyalty.selectors.wallet import card_get_by_public_token
+from loyalty.selectors.wallet import card_get_by_public_token, program_get_for_wallet
 from loyalty_site.api.schema import ErrorSerializer
+from wallet.logos import program_logo_bytes
 
 from .client import GoogleWalletError
 from .exceptions import GoogleWalletOff, GoogleWalletSaveFailed
+from .logos import default_logo_png, program_logo_png
 from .save_links import SaveLinkTooLong
 from .services import GoogleWalletNotConfigured, google_save_url
 
@@ -63,28 +62,25 @@ class GoogleSaveLinkView(APIView):
         return response
 
 
-@lru_cache(maxsize=1)
-def _default_logo_png() -> bytes:
-    """A plain loyalty-card mark (Google shows program logos as 660×660 circles)."""
-    size = 660
-    image = Image.new("RGB", (size, size), "#1F3A5F")
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((150, 150, 510, 510), outline="#FFFFFF", width=36)
-    # A five-pointed star inside the ring: "a stamp".
-    centre, outer, inner = size / 2, 130, 55
-    points = []
-    for index in range(10):
-        radius = outer if index % 2 == 0 else inner
-        angle = math.pi / 2 + index * math.pi / 5
-        points.append((centre + radius * math.cos(angle), centre - radius * math.sin(angle)))
-    draw.polygon(points, fill="#FFFFFF")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
-
-
 @require_GET
 @cache_control(public=True, max_age=86400)
 def default_logo(request):
     """The logo Google fetches for a program that has none of its own."""
-    return HttpResponse(_default_logo_png(), content_type="image/png")
+    return HttpResponse(default_logo_png(), content_type="image/png")
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def program_logo(request, program_id: int, version: str):
+    """The program's upload, squared and padded for Google's circle (``wallet/google/logos.py``).
+
+    ``version`` changes with the upload and the colour (``payloads.program_logo_url``) so that Google
+    fetches the new image; whatever it says, the current logo is served.
+    """
+    try:
+        program = program_get_for_wallet(program_id=program_id)
+    except ObjectDoesNotExist:
+        raise Http404 from None
+    logo = program_logo_bytes(program)
+    squared = program_logo_png(logo, program.background_color) if logo is not None else None
+    return HttpResponse(squared or default_logo_png(), content_type="image/png")

@@ -6,6 +6,7 @@ from rest_framework import viewsets
 from loyalty.api.context import actor_from_request
 from loyalty.api.permissions import IsStoreMember
 from loyalty.api.throttling import ScanThrottle
+from loyalty_site.api.times import StoreLocalTimes
 
 
 def validated(serializer_class, data, **kwargs) -> dict:
@@ -16,8 +17,10 @@ def validated(serializer_class, data, **kwargs) -> dict:
 
 
 @extend_schema(tags=["store"])
-class StoreViewSet(viewsets.GenericViewSet):
+class StoreViewSet(StoreLocalTimes, viewsets.GenericViewSet):
     """Scanner API: a store token; every action scoped to the token's merchant through ``self.actor``.
+
+    Times in answers and errors are in the token's store's zone (``loyalty_site/api/times.py``).
 
     ``action_permissions`` names stricter permissions per action (owner, manager).
     """

@@ -132,7 +132,7 @@ class StatsViewSet(StoreViewSet):
 
 @extend_schema_view(
     list=extend_schema(
-        summary="This store's staff PINs (never a PIN or a hash)",
+        summary="This store's staff PINs (never a PIN or a hash); a locked store shows on every PIN",
         responses={200: s.StaffPinSerializer(many=True), **list_error_responses()},
         examples=[ex.response(ex.PIN)],
     ),
@@ -177,7 +177,7 @@ class StaffPinViewSet(StoreViewSet):
         return (
             StaffPin.objects.for_merchant(self.actor.merchant)
             .filter(store=self.actor.store)
-            .select_related("store")
+            .select_related("store__pin_guard")  # each PIN shows the store's lockout too
             .order_by("name", "pk")
         )
 

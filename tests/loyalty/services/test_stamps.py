@@ -167,7 +167,7 @@ def test_locked_pin_answers_locked_until_and_changes_nothing(actor, card, store,
     with pytest.raises(StaffPinLocked) as error:
         stamp_add(actor=actor, card_ref=ref(card), staff_pin="0001", now=NOW)
     assert error.value.code == "STAFF_PIN_LOCKED"
-    assert error.value.details == {"locked_until": (NOW + timedelta(minutes=10)).isoformat()}
+    assert error.value.details == {"locked_until": NOW + timedelta(minutes=10)}
 
     with pytest.raises(StaffPinLocked):  # even the right PIN, while locked
         stamp_add(actor=actor, card_ref=ref(card), staff_pin="4821", now=NOW + timedelta(minutes=9))
@@ -194,7 +194,7 @@ def test_cooldown_refuses_a_second_stamp_too_soon(actor, card):
         stamp_add(actor=actor, card_ref=ref(card), now=NOW + timedelta(minutes=14, seconds=59))
 
     assert error.value.code == "STAMP_COOLDOWN"
-    assert error.value.details["next_stamp_available_at"] == (NOW + timedelta(minutes=15)).isoformat()
+    assert error.value.details["next_stamp_available_at"] == NOW + timedelta(minutes=15)
     assert error.value.details["retry_after_seconds"] == 2
     assert card_state(card) == before
 

@@ -114,3 +114,25 @@ def test_dev_certs_command_is_idempotent(tmp_path, capsys):
     assert (tmp_path / "pass-signer.key").stat().st_mode & 0o077 == 0
     output = capsys.readouterr().out
     assert "Created" in output and "Kept" in output
+
+
+def test_saving_a_program_with_no_broker_configured_tries_no_broker(
+    apple_settings, program, owner, caplog, django_capture_on_commit_callbacks
+):
+    from kombu import pools
+
+    from loyalty.services.programs import program_update
+    from loyalty_site.celery import app
+
+    # given: no broker configured (the embedded run), and no connection pooled by an earlier test
+    assert app.conf.task_always_eager
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+    # when: the owner renames the program, which tells Apple Wallet (an eager task) after commit
+    with caplog.at_level("DEBUG"), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        program_update(actor=owner, name="Renamed")
+    # then: the task ran, and nothing reached for a broker
+    assert callbacks
+    assert not [record for record in caplog.records if record.name.startswith(("kombu", "amqp"))]
+    assert app.conf.broker_url.startswith("memory://")

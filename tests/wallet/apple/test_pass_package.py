@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import math
 import shutil
 import subprocess
 
@@ -188,9 +189,30 @@ def test_images_have_apple_sizes(apple_settings, db):
     width, height = _size(files["logo.png"])
     assert width <= 160 and height <= 50
     assert _size(files["logo@2x.png"]) == (width * 2, height * 2)
-    assert _size(files["strip.png"]) == (375, 123)
-    assert _size(files["strip@2x.png"]) == (750, 246)
-    assert _size(files["strip@3x.png"]) == (1125, 369)
+    assert _size(files["logo@3x.png"]) == (width * 3, height * 3)  # a 3× iPhone does not scale the 2× one up
+    assert _size(files["strip.png"]) == (375, 144)  # the taller of the two strips Wallet shows a store card
+    assert _size(files["strip@2x.png"]) == (750, 288)
+    assert _size(files["strip@3x.png"]) == (1125, 432)
+
+
+@pytest.mark.parametrize("target", [10, 50])  # a grid of stamps, and the progress bar of a long card
+def test_the_stamps_stay_in_the_central_123_points_of_the_strip(apple_settings, db, target):
+    card, program = _card("stamps", stamps=3, background_color="#204060")
+    program.stamps_target = target
+    program.save(update_fields=["stamps_target"])
+    card.refresh_from_db()
+
+    _, files = _build(card)
+
+    background = (0x20, 0x40, 0x60)
+    for scale, name in ((1, "strip.png"), (2, "strip@2x.png"), (3, "strip@3x.png")):
+        image = Image.open(io.BytesIO(files[name])).convert("RGB")
+        band_top, band_bottom = int(10.5 * scale), math.ceil(133.5 * scale)  # (144 - 123) / 2 points each side
+        rows_outside = [*range(0, band_top), *range(band_bottom, image.height)]
+        outside = {image.getpixel((x, y)) for y in rows_outside for x in range(image.width)}
+        inside = {image.getpixel((x, y)) for y in range(band_top, band_bottom) for x in range(image.width)}
+        assert outside == {background}, name  # cropped to 123 points high, nothing of a stamp is lost
+        assert len(inside) > 1, name  # the stamps are there
 
 
 def test_logo_comes_from_the_program_logo(apple_settings, db, settings, tmp_path):
@@ -205,6 +227,7 @@ def test_logo_comes_from_the_program_logo(apple_settings, db, settings, tmp_path
 
     assert _size(files["logo.png"]) == (100, 50)
     assert _size(files["logo@2x.png"]) == (200, 100)
+    assert _size(files["logo@3x.png"]) == (300, 150)
     red, green, *_ = Image.open(io.BytesIO(files["logo.png"])).convert("RGB").getpixel((50, 25))
     assert red > 150 and green < 80
 

@@ -116,14 +116,31 @@ def test_program_edits_patch_the_class_with_changed_fields_and_review_status(
     program = saved_card.program
     assert google_wallet.calls() == [("GET", _class_path(program)), ("PATCH", _class_path(program))]
     (body,) = google_wallet.bodies("PATCH")
-    assert set(body) == {"programName", "localizedProgramName", "hexBackgroundColor", "reviewStatus"}
+    assert set(body) == {"programName", "hexBackgroundColor", "reviewStatus"}
     assert body["programName"] == "Bean Card"
     assert body["hexBackgroundColor"] == "#112233"
     assert body["reviewStatus"] == "UNDER_REVIEW"
-    assert body["localizedProgramName"]["translatedValues"][0] == {
-        "language": "fr",
-        "value": "Bean Card – carte de fidélité",
-    }
+
+
+def test_a_class_sent_with_a_localized_program_name_is_replaced_without_it(
+    google_wallet, saved_card, owner, django_capture_on_commit_callbacks
+):
+    # given: the class as an earlier version sent it, the name with a " – loyalty card" suffix Google shows instead
+    record = saved_card.program.google_class
+    localized = {"defaultValue": {"language": "en", "value": "Coffee Card – loyalty card"}, "translatedValues": []}
+    record.last_payload = {**record.last_payload, "localizedProgramName": localized}
+    record.save(update_fields=["last_payload"])
+    google_wallet.resources[_class_path(saved_card.program)]["localizedProgramName"] = localized
+
+    # when: the program changes
+    with django_capture_on_commit_callbacks(execute=True):
+        program_update(actor=owner, name="Bean Card")
+
+    # then: the class is replaced whole, so Google drops the old name
+    path = _class_path(saved_card.program)
+    assert google_wallet.calls() == [("GET", path), ("PUT", path)]
+    assert "localizedProgramName" not in google_wallet.resources[path]
+    assert google_wallet.resources[path]["programName"] == "Bean Card"
 
 
 def test_a_program_edit_that_changes_nothing_google_shows_sends_nothing(
