@@ -169,6 +169,12 @@ CACHES = {
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "loyalty"}
 }
+# Keeps the keys of two sites (or a site and a CI run) that share one Redis database apart.
+# Its own variable: django-environ passes ?key_prefix= to Django's Redis backend in lower case,
+# where it is silently ignored.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
+if CACHE_KEY_PREFIX:
+    CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
 
 # --- E-mail -------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
