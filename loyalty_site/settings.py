@@ -194,6 +194,12 @@ CACHES = {
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "loyalty"}
 }
+# Keeps the keys of two sites (or a site and a CI run) that share one Redis database apart.
+# Its own variable: django-environ passes ?key_prefix= to Django's Redis backend in lower case,
+# where it is silently ignored.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
+if CACHE_KEY_PREFIX:
+    CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
 
 # --- E-mail -------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -204,6 +210,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
 # Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER_ENABLED=true and,
 # if the proxy already redirects, SECURE_SSL_REDIRECT=false.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# A load balancer's probe may speak plain HTTP to gunicorn: it gets the answer, not a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env.bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

@@ -105,3 +105,12 @@ def card_recent_activity(*, card: LoyaltyCard, limit: int = RECENT_ACTIVITY_LIMI
 def card_for_link_email(*, merchant, card_id: int) -> LoyaltyCard | None:
     """The merchant's card to which a card-link e-mail goes (after ``AlreadyEnrolled``)."""
     return LoyaltyCard.objects.for_merchant(merchant).select_related("customer", "program").filter(pk=card_id).first()
+
+
+def stores_open_for_joining(*, merchant_slugs: list[str]) -> list[Store]:
+    """The active stores of these merchants (when active themselves), for links to their join pages."""
+    return list(
+        Store.objects.select_related("merchant")
+        .filter(merchant__slug__in=merchant_slugs, merchant__is_active=True, is_active=True)
+        .order_by("merchant__name", "name")
+    )
