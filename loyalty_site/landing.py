@@ -4,24 +4,17 @@ In development (``DEBUG``, the embedded run of ``make run``) it also lists the
 demo stores' join pages and the demo logins and PINs, read from the
 ``loyalty_demo`` command's own data so the page and the command never disagree.
 With ``DEBUG`` off a stranger gets a plain page with the back-office link only:
-no API documentation, no till, and never a demo password.
+no API documentation, no till link, and never a demo password.
 """
 
 from django.conf import settings
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from loyalty.selectors.customer_pages import stores_open_for_joining
 from staff.models import Role
-
-
-def _url_if_routed(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:  # that part (the till web app) is not in this build
-        return None
 
 
 def _role_label(role: str) -> str:
@@ -54,7 +47,7 @@ def landing(request):
     if settings.DEBUG:
         context.update(
             api_docs_url=reverse("api-docs"),
-            till_url=_url_if_routed("till:app"),
+            till_url=reverse("till:page"),
             demo=demo_context(),
         )
     return render(request, "landing.html", context)

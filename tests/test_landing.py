@@ -1,33 +1,18 @@
 """The page at /: everything a newcomer needs in development, the back-office link only in production."""
 
 import io
-import types
 
 import pytest
 from django.core.management import call_command
-from django.http import HttpResponse
-from django.urls import include, path
 
 from loyalty.management.commands.loyalty_demo import ADMIN, BAKERY, CAFE
 from loyalty.models import Store
-from loyalty_site import urls as site_urls
 from tests import factories
 from tests.test_csp import assert_strict_policy
 
 pytestmark = pytest.mark.django_db
 
 DEMO_LOGINS = [ADMIN, *CAFE["users"], *BAKERY["users"]]
-
-
-def _urlconf(*, with_till: bool) -> types.ModuleType:
-    """The site's URLs with or without a till app, whichever this build has."""
-    module = types.ModuleType(f"landing_urls_{'with' if with_till else 'without'}_till")
-    patterns = [pattern for pattern in site_urls.urlpatterns if getattr(pattern, "namespace", None) != "till"]
-    if with_till:
-        till = ([path("", lambda request: HttpResponse("till"), name="app")], "till")
-        patterns.append(path("till/", include(till)))
-    module.urlpatterns = patterns
-    return module
 
 
 @pytest.fixture
@@ -46,12 +31,7 @@ def loaded_demo(settings):
     call_command("loyalty_demo", "--json", stdout=io.StringIO())
 
 
-@pytest.fixture
-def without_till(settings):
-    settings.ROOT_URLCONF = _urlconf(with_till=False)
-
-
-def test_development_page_links_everything_and_shows_the_demo(client, loaded_demo, without_till):
+def test_development_page_links_everything_and_shows_the_demo(client, loaded_demo):
     response = client.get("/")
 
     assert response.status_code == 200
@@ -65,23 +45,16 @@ def test_development_page_links_everything_and_shows_the_demo(client, loaded_dem
     for _code, _name, pin in CAFE["pins"] + BAKERY["pins"]:
         assert f"<code>{pin}</code>" in page
     assert "Platform administrator" in page and "Owner" in page and "Staff" in page
-    assert "/till/" not in page  # no till in this build: no link to a 404
+    assert 'href="/till/"' in page
 
 
-def test_the_till_is_linked_once_it_exists(client, demo, settings):
-    settings.ROOT_URLCONF = _urlconf(with_till=True)
-    response = client.get("/")
-    assert response.status_code == 200
-    assert 'href="/till/"' in response.content.decode()
-
-
-def test_an_inactive_demo_store_is_not_linked(client, demo, without_till):
+def test_an_inactive_demo_store_is_not_linked(client, demo):
     Store.objects.filter(code="demo-station").update(is_active=False)
     page = client.get("/").content.decode()
     assert 'href="/join/demo-center/"' in page and "/join/demo-station/" not in page
 
 
-def test_development_page_before_the_demo_is_loaded_says_how(client, settings, without_till):
+def test_development_page_before_the_demo_is_loaded_says_how(client, settings):
     settings.DEBUG = True
     page = client.get("/").content.decode()
     assert "python manage.py loyalty_demo" in page
@@ -90,7 +63,7 @@ def test_development_page_before_the_demo_is_loaded_says_how(client, settings, w
 
 def test_production_page_has_the_back_office_link_only(client, demo, settings):
     settings.DEBUG = False
-    settings.ROOT_URLCONF = _urlconf(with_till=True)  # even with a till and the demo data in the database
+    # even with the demo data in the database
 
     response = client.get("/")
 
@@ -115,7 +88,7 @@ def test_production_page_has_the_back_office_link_only(client, demo, settings):
         ("/lb", "lb", "Verwaltung", "Demo-Zougäng"),
     ],
 )
-def test_the_page_is_translated(client, demo, without_till, prefix, language, back_office, demo_heading):
+def test_the_page_is_translated(client, demo, prefix, language, back_office, demo_heading):
     response = client.get(f"{prefix}/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -124,6 +97,6 @@ def test_the_page_is_translated(client, demo, without_till, prefix, language, ba
     assert f'href="{prefix}/join/demo-center/"' in page  # join links stay in the page's language
 
 
-def test_the_development_page_is_one_query(client, demo, without_till, django_assert_num_queries):
+def test_the_development_page_is_one_query(client, demo, django_assert_num_queries):
     with django_assert_num_queries(1):  # the demo stores; logins and PINs come from the command's data
         client.get("/")
