@@ -20,6 +20,28 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    marked = marker is not None and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    return bool(marked) or bool({"transactional_db", "live_server"} & set(item.fixturenames))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test restores the database the migrations made (``serialized_rollback``).
+
+    A transactional test ends with a flush. A plain flush empties every table and
+    lets post_migrate re-create content types and permissions under new ids,
+    after which a serialized-rollback test (the browser tests, which need the
+    groups and schedules made by data migrations) can no longer load its copy:
+    "duplicate key (app_label, model)". Whether that happens depended on which
+    transactional test ran before which; with every one of them serialized, each
+    starts from the migrated data and none depends on the order.
+    """
+    for item in items:
+        if _is_transactional(item) and "django_db_serialized_rollback" not in item.fixturenames:
+            item.fixturenames.append("django_db_serialized_rollback")
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("redis"):
         url = redis_url_for_tests()
