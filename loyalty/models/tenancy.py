@@ -162,7 +162,9 @@ class MerchantSettings(TimestampedModel):
         _("staff favourite: percent allowed"),
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text=_("An alert when more than this share of a staff member's earning operations in 7 days go to one card."),
+        help_text=_(
+            "An alert when more than this share of a staff member's earning operations in 7 days go to one card."
+        ),
     )
     alert_staff_favourite_min_operations = models.PositiveSmallIntegerField(
         _("staff favourite: minimum operations"),
