@@ -335,6 +335,28 @@ def alerts_detect(
 
 
 @dataclass(frozen=True)
+class AlertsDetected:
+    merchants: int
+    alerts: int
+
+
+def alerts_detect_all(*, now: datetime | None = None, lookback: timedelta = DEFAULT_LOOKBACK) -> AlertsDetected:
+    """Run the detector for every active merchant, one merchant's findings committed at a time.
+
+    Each run rereads the last ``lookback`` (a day by default), so a run missed
+    while the workers were down is caught up by the next, and overlapping
+    runs insert each finding once.
+    """
+    now = now or timezone.now()
+    merchants = alerts = 0
+    for merchant in Merchant.objects.filter(is_active=True).order_by("pk").iterator():
+        with transaction.atomic():
+            alerts += len(alerts_detect(merchant=merchant, now=now, lookback=lookback))
+        merchants += 1
+    return AlertsDetected(merchants=merchants, alerts=alerts)
+
+
+@dataclass(frozen=True)
 class AlertReviewed:
     alert: Alert
     previous_status: str
