@@ -64,7 +64,11 @@ def test_expire_points_task_reports_and_is_idempotent(store, program, settings):
 
 def test_the_alert_detector_runs_every_15_minutes():
     detector = PeriodicTask.objects.get(name="loyalty.detect_alerts")
-    assert (detector.task, detector.interval.every, detector.interval.period) == ("loyalty.detect_alerts", 15, "minutes")
+    assert (detector.task, detector.interval.every, detector.interval.period) == (
+        "loyalty.detect_alerts",
+        15,
+        "minutes",
+    )
 
 
 def _busy_card(store):
