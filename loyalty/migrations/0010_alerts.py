@@ -53,6 +53,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='merchantsettings',
+            name='alert_pin_guessing_enabled',
+            field=models.BooleanField(default=True, help_text='An alert when a staff PIN or a store is locked out.', verbose_name='alert: PIN guessing'),
+        ),
+        migrations.AddField(
+            model_name='merchantsettings',
             name='alert_busy_card_enabled',
             field=models.BooleanField(default=True, verbose_name='alert: busy card'),
         ),

@@ -130,6 +130,9 @@ class MerchantSettings(TimestampedModel):
     )
     self_enrollment_open = models.BooleanField(_("self-enrollment open"), default=True)
     # Fraud alert rules (loyalty.services.alerts): each has an off switch and a threshold.
+    alert_pin_guessing_enabled = models.BooleanField(
+        _("alert: PIN guessing"), default=True, help_text=_("An alert when a staff PIN or a store is locked out.")
+    )
     alert_busy_card_enabled = models.BooleanField(_("alert: busy card"), default=True)
     alert_busy_card_max_operations = models.PositiveSmallIntegerField(
         _("busy card: earning operations allowed per day"),

@@ -20,6 +20,8 @@ Rules (thresholds and off switches in ``MerchantSettings``):
   the 7 store-local days ending today, with at least a minimum of operations.
 * staff favourite: a staff member who gave more than X% of their earning
   operations of the last 7 store-local days to one card, over a minimum.
+* PIN guessing: a staff PIN or a whole store locked out by the PIN guard
+  (``staff.services.pins``); one alert per lockout.
 
 The two 7-day rules raise a subject at most once per 7 days: a finding is
 skipped while an alert of the same rule and subject has a window that
@@ -264,6 +266,47 @@ def _staff_favourites(*, merchant: Merchant, rules: MerchantSettings, now: datet
     return found
 
 
+def _pin_lockouts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    """The PIN and store lockouts of the PIN guard that were in force during the lookback.
+
+    A lockout is state, not history: its ``locked_until`` names it, so each
+    lockout is one finding, but one that an owner lifts ("unlock") before the
+    next run, or that is followed by another before it, is not seen.
+    """
+    from staff.models import StaffPin, StorePinGuard  # staff depends on loyalty's models; import late
+
+    window = timedelta(minutes=rules.effective_pin_lockout_minutes)
+    found = []
+    for pin in StaffPin.objects.for_merchant(merchant).filter(locked_until__gt=since).order_by("pk"):
+        found.append(
+            Alert(
+                merchant=merchant,
+                rule=AlertRule.PIN_GUESSING,
+                severity=AlertSeverity.HIGH,
+                staff_pin_id=pin.pk,
+                store_id=pin.store_id,
+                subject_key=f"pin:{pin.pk}",
+                window_start_at=pin.locked_until - window,
+                window_end_at=pin.locked_until,
+                evidence={"locked": "pin", "failed_attempts": pin.failed_attempts},
+            )
+        )
+    for guard in StorePinGuard.objects.for_merchant(merchant).filter(locked_until__gt=since).order_by("pk"):
+        found.append(
+            Alert(
+                merchant=merchant,
+                rule=AlertRule.PIN_GUESSING,
+                severity=AlertSeverity.HIGH,
+                store_id=guard.store_id,
+                subject_key=f"store:{guard.store_id}",
+                window_start_at=guard.locked_until - window,
+                window_end_at=guard.locked_until,
+                evidence={"locked": "store", "failed_attempts": guard.failed_attempts},
+            )
+        )
+    return found
+
+
 def _without_overlapping(found: list[Alert], *, merchant: Merchant, rule: str) -> list[Alert]:
     """Drop findings whose subject already has an alert of this rule with an overlapping window."""
     if not found:
@@ -309,6 +352,8 @@ def alerts_detect(
             merchant=merchant,
             rule=AlertRule.STAFF_FAVOURITE,
         )
+    if rules.alert_pin_guessing_enabled:
+        found += _pin_lockouts(merchant=merchant, rules=rules, since=since, now=now)
     if not found:
         return []
     existing = set(

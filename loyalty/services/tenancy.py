@@ -37,6 +37,7 @@ ALERT_SETTINGS_FIELDS = (
     "alert_staff_favourite_enabled",
     "alert_staff_favourite_percent",
     "alert_staff_favourite_min_operations",
+    "alert_pin_guessing_enabled",
 )
 MERCHANT_SETTINGS_FIELDS = (
     "pin_max_failed_attempts",

@@ -161,6 +161,7 @@ ALERT_SETTINGS_AT_DEFAULTS = {
     "alert_staff_favourite_enabled": "on",
     "alert_staff_favourite_percent": "30",
     "alert_staff_favourite_min_operations": "10",
+    "alert_pin_guessing_enabled": "on",
 }
 
 

@@ -65,7 +65,7 @@ def only_rule(store, rule):
     configure(store, **{f"alert_{other}_enabled": other == rule for other in RULES_WITH_SETTINGS})
 
 
-RULES_WITH_SETTINGS = ("busy_card", "large_adjustment", "void_rate", "staff_favourite")
+RULES_WITH_SETTINGS = ("busy_card", "large_adjustment", "void_rate", "staff_favourite", "pin_guessing")
 
 
 # --- rule 1: busy card -----------------------------------------------------------------------------------------------
@@ -322,3 +322,42 @@ def test_busy_card_day_is_23_hours_long_when_the_clocks_go_forward(shop):
     [alert] = alerts_detect(merchant=shop.merchant, now=datetime(2025, 3, 30, 21, 30, tzinfo=UTC))
     assert alert.window_start_at == datetime(2025, 3, 29, 23, 0, tzinfo=UTC)
     assert alert.window_end_at == datetime(2025, 3, 30, 22, 0, tzinfo=UTC)
+
+
+# --- rule 6: PIN guessing --------------------------------------------------------------------------------------------
+
+
+def _guess(store, pin, times, *, at):
+    from loyalty.exceptions import LoyaltyError
+    from staff.services.pins import pin_verify
+
+    for attempt in range(times):
+        with pytest.raises(LoyaltyError):
+            pin_verify(store=store, pin="0000", staff_pin_id=pin.pk, now=at + timedelta(seconds=attempt))
+
+
+def test_pin_guessing_raises_the_pin_and_the_store_lockout_once(shop):
+    configure(shop, pin_max_failed_attempts=3, pin_lockout_minutes=15)
+    only_rule(shop, "pin_guessing")
+    pin = factories.make_pin(shop, pin="5555")
+    _guess(shop, pin, 3, at=NOW - timedelta(minutes=5))
+
+    created = alerts_detect(merchant=shop.merchant, now=NOW)
+
+    assert sorted(alert.subject_key for alert in created) == [f"pin:{pin.pk}", f"store:{shop.pk}"]
+    assert all(alert.rule == AlertRule.PIN_GUESSING and alert.store == shop for alert in created)
+    pin_alert = next(alert for alert in created if alert.staff_pin_id)
+    assert pin_alert.evidence == {"locked": "pin", "failed_attempts": 3}
+    assert pin_alert.window_end_at - pin_alert.window_start_at == timedelta(minutes=15)
+    assert alerts_detect(merchant=shop.merchant, now=NOW + timedelta(minutes=15)) == []
+
+
+def test_pin_guessing_is_silent_below_the_lockout_and_when_switched_off(shop):
+    configure(shop, pin_max_failed_attempts=3)
+    only_rule(shop, "pin_guessing")
+    pin = factories.make_pin(shop, pin="5555")
+    _guess(shop, pin, 2, at=NOW - timedelta(minutes=5))
+    assert alerts_detect(merchant=shop.merchant, now=NOW) == []
+    _guess(shop, pin, 1, at=NOW - timedelta(minutes=1))
+    configure(shop, alert_pin_guessing_enabled=False)
+    assert alerts_detect(merchant=shop.merchant, now=NOW) == []
