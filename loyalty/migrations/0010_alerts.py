@@ -53,6 +53,16 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='merchantsettings',
+            name='alert_enrollment_burst_enabled',
+            field=models.BooleanField(default=True, verbose_name='alert: enrollment burst'),
+        ),
+        migrations.AddField(
+            model_name='merchantsettings',
+            name='alert_enrollment_burst_max_enrollments',
+            field=models.PositiveSmallIntegerField(default=10, help_text='An alert when more cards than this are enrolled from one IP address at one store in an hour.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='enrollment burst: enrollments allowed per hour'),
+        ),
+        migrations.AddField(
+            model_name='merchantsettings',
             name='alert_pin_guessing_enabled',
             field=models.BooleanField(default=True, help_text='An alert when a staff PIN or a store is locked out.', verbose_name='alert: PIN guessing'),
         ),

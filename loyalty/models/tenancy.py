@@ -133,6 +133,13 @@ class MerchantSettings(TimestampedModel):
     alert_pin_guessing_enabled = models.BooleanField(
         _("alert: PIN guessing"), default=True, help_text=_("An alert when a staff PIN or a store is locked out.")
     )
+    alert_enrollment_burst_enabled = models.BooleanField(_("alert: enrollment burst"), default=True)
+    alert_enrollment_burst_max_enrollments = models.PositiveSmallIntegerField(
+        _("enrollment burst: enrollments allowed per hour"),
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_("An alert when more cards than this are enrolled from one IP address at one store in an hour."),
+    )
     alert_busy_card_enabled = models.BooleanField(_("alert: busy card"), default=True)
     alert_busy_card_max_operations = models.PositiveSmallIntegerField(
         _("busy card: earning operations allowed per day"),

@@ -22,6 +22,9 @@ Rules (thresholds and off switches in ``MerchantSettings``):
   operations of the last 7 store-local days to one card, over a minimum.
 * PIN guessing: a staff PIN or a whole store locked out by the PIN guard
   (``staff.services.pins``); one alert per lockout.
+* enrollment burst: more than N cards enrolled from one IP address at one
+  store within one clock hour (UTC), whatever the channel (pages, public
+  API, till); one alert per store, address and hour.
 
 The two 7-day rules raise a subject at most once per 7 days: a finding is
 skipped while an alert of the same rule and subject has a window that
@@ -31,11 +34,12 @@ overlaps the new one.
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from loyalty.domain.actors import Actor
@@ -307,6 +311,52 @@ def _pin_lockouts(*, merchant: Merchant, rules: MerchantSettings, since: datetim
     return found
 
 
+def _enrollment_bursts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    """More than N cards enrolled from one IP address at one store within one clock hour (UTC)."""
+    limit = rules.alert_enrollment_burst_max_enrollments
+    first_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rows = LoyaltyTransaction.objects.filter(
+        merchant=merchant,
+        type=TransactionType.CARD_ENROLLED,
+        created_at__gte=first_hour,
+        created_at__lte=now,
+        ip_address__isnull=False,
+        store__isnull=False,
+    )
+    bursts = (
+        rows.order_by()
+        .annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values("store_id", "ip_address", "hour")
+        .annotate(enrollments=Count("pk"))
+        .filter(enrollments__gt=limit)
+    )
+    found = []
+    for entry in bursts:
+        start = entry["hour"]
+        end = start + timedelta(hours=1)
+        burst_rows = rows.filter(
+            store_id=entry["store_id"], ip_address=entry["ip_address"], created_at__gte=start, created_at__lt=end
+        )
+        found.append(
+            Alert(
+                merchant=merchant,
+                rule=AlertRule.ENROLLMENT_BURST,
+                severity=AlertSeverity.MEDIUM,
+                store_id=entry["store_id"],
+                ip_address=entry["ip_address"],
+                subject_key=f"store:{entry['store_id']}:ip:{entry['ip_address']}",
+                window_start_at=start,
+                window_end_at=end,
+                evidence={
+                    "enrollments": entry["enrollments"],
+                    "limit": limit,
+                    "transaction_ids": _ids(burst_rows),
+                },
+            )
+        )
+    return found
+
+
 def _without_overlapping(found: list[Alert], *, merchant: Merchant, rule: str) -> list[Alert]:
     """Drop findings whose subject already has an alert of this rule with an overlapping window."""
     if not found:
@@ -354,6 +404,8 @@ def alerts_detect(
         )
     if rules.alert_pin_guessing_enabled:
         found += _pin_lockouts(merchant=merchant, rules=rules, since=since, now=now)
+    if rules.alert_enrollment_burst_enabled:
+        found += _enrollment_bursts(merchant=merchant, rules=rules, since=since, now=now)
     if not found:
         return []
     existing = set(

@@ -38,6 +38,8 @@ ALERT_SETTINGS_FIELDS = (
     "alert_staff_favourite_percent",
     "alert_staff_favourite_min_operations",
     "alert_pin_guessing_enabled",
+    "alert_enrollment_burst_enabled",
+    "alert_enrollment_burst_max_enrollments",
 )
 MERCHANT_SETTINGS_FIELDS = (
     "pin_max_failed_attempts",

@@ -162,6 +162,8 @@ ALERT_SETTINGS_AT_DEFAULTS = {
     "alert_staff_favourite_percent": "30",
     "alert_staff_favourite_min_operations": "10",
     "alert_pin_guessing_enabled": "on",
+    "alert_enrollment_burst_enabled": "on",
+    "alert_enrollment_burst_max_enrollments": "10",
 }
 
 

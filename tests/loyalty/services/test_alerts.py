@@ -65,7 +65,14 @@ def only_rule(store, rule):
     configure(store, **{f"alert_{other}_enabled": other == rule for other in RULES_WITH_SETTINGS})
 
 
-RULES_WITH_SETTINGS = ("busy_card", "large_adjustment", "void_rate", "staff_favourite", "pin_guessing")
+RULES_WITH_SETTINGS = (
+    "busy_card",
+    "large_adjustment",
+    "void_rate",
+    "staff_favourite",
+    "pin_guessing",
+    "enrollment_burst",
+)
 
 
 # --- rule 1: busy card -----------------------------------------------------------------------------------------------
@@ -361,3 +368,48 @@ def test_pin_guessing_is_silent_below_the_lockout_and_when_switched_off(shop):
     _guess(shop, pin, 1, at=NOW - timedelta(minutes=1))
     configure(shop, alert_pin_guessing_enabled=False)
     assert alerts_detect(merchant=shop.merchant, now=NOW) == []
+
+
+# --- rule 7: enrollment burst ----------------------------------------------------------------------------------------
+
+
+def _enrollments(store, count, *, start, ip="203.0.113.7"):
+    return [
+        LoyaltyTransaction.objects.create(
+            card=factories.make_card(store),
+            merchant=store.merchant,
+            store=store,
+            type=TransactionType.CARD_ENROLLED,
+            stamp_balance_after=0,
+            points_balance_after=0,
+            ip_address=ip,
+            created_at=start + timedelta(minutes=2 * index),
+        )
+        for index in range(count)
+    ]
+
+
+def test_enrollment_burst_fires_once_above_the_hourly_limit(shop):
+    only_rule(shop, "enrollment_burst")
+    rows = _enrollments(shop, 11, start=NOW - timedelta(hours=2))  # 11:00 to 11:20 UTC
+
+    [alert] = alerts_detect(merchant=shop.merchant, now=NOW)
+
+    assert (alert.rule, alert.store, alert.ip_address) == (AlertRule.ENROLLMENT_BURST, shop, "203.0.113.7")
+    assert alert.evidence == {"enrollments": 11, "limit": 10, "transaction_ids": [tx.pk for tx in rows]}
+    assert (alert.window_start_at, alert.window_end_at) == (NOW - timedelta(hours=2), NOW - timedelta(hours=1))
+    assert alerts_detect(merchant=shop.merchant, now=NOW + timedelta(minutes=15)) == []
+
+
+def test_enrollment_burst_is_silent_at_the_limit_across_hours_and_across_addresses(shop):
+    only_rule(shop, "enrollment_burst")
+    _enrollments(shop, 10, start=NOW - timedelta(hours=5))
+    _enrollments(shop, 6, start=NOW - timedelta(hours=3, minutes=12))  # 6 before 10:00 UTC...
+    _enrollments(shop, 5, start=NOW - timedelta(hours=3))  # ...and 5 after it
+    _enrollments(shop, 6, start=NOW - timedelta(hours=1), ip="203.0.113.8")
+    _enrollments(shop, 6, start=NOW - timedelta(hours=1), ip="203.0.113.9")
+    assert alerts_detect(merchant=shop.merchant, now=NOW) == []
+    configure(shop, alert_enrollment_burst_max_enrollments=5, alert_enrollment_burst_enabled=False)
+    assert alerts_detect(merchant=shop.merchant, now=NOW) == []
+    configure(shop, alert_enrollment_burst_enabled=True)
+    assert len(alerts_detect(merchant=shop.merchant, now=NOW)) == 4  # each group of 6 or more, the 5 not
