@@ -13,9 +13,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.domain.cards import CardRef
 from loyalty.exceptions import LoyaltyError
 from loyalty.models import Alert
 from loyalty.services.alerts import alert_confirm, alert_dismiss
+from loyalty.services.cards import card_deactivate
+from staff.services.pins import pin_update
 
 from .scoping import MerchantScopedAdmin, admin_actor, audit, domain_error_text
 
@@ -52,7 +55,7 @@ class AlertAdmin(MerchantScopedAdmin):
         "created_at",
     )
     readonly_fields = fields
-    actions = ["dismiss_alerts", "confirm_alerts"]
+    actions = ["dismiss_alerts", "confirm_alerts", "deactivate_alert_cards", "deactivate_alert_staff_pins"]
     change_form_template = "admin/back_office/alert_change_form.html"
 
     def has_add_permission(self, request):
@@ -96,9 +99,17 @@ class AlertAdmin(MerchantScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         alert = self.get_object(request, object_id)
-        available = self.get_actions(request) if alert.status == "open" else {}
+        available = self.get_actions(request)
+        applicable = {
+            "dismiss_alerts": alert.status == "open",
+            "confirm_alerts": alert.status == "open",
+            "deactivate_alert_cards": alert.card is not None and alert.card.is_active,
+            "deactivate_alert_staff_pins": alert.staff_pin is not None and alert.staff_pin.is_active,
+        }
         extra = {
-            "alert_actions": [(name, available[name][2]) for name in self.actions if name in available],
+            "alert_actions": [
+                (name, available[name][2]) for name in self.actions if name in available and applicable[name]
+            ],
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             **(extra_context or {}),
         }
@@ -155,3 +166,52 @@ class AlertAdmin(MerchantScopedAdmin):
             lambda alert: alert_confirm(actor=admin_actor(request, merchant=alert.merchant), alert_id=alert.pk),
             _("%(count)d alert(s) confirmed."),
         )
+
+    @admin.action(description=_("Deactivate the card"), permissions=["change"])
+    def deactivate_alert_cards(self, request, queryset):
+        done = set()
+        for alert in queryset.select_related("card", "merchant").filter(card__is_active=True):
+            if alert.card_id in done:
+                continue
+            try:
+                card_deactivate(
+                    actor=admin_actor(request, merchant=alert.merchant),
+                    card_ref=CardRef(card_id=alert.card_id),
+                    reason=f"Deactivated from alert {alert.pk} in the back office by {request.user}.",
+                )
+            except LoyaltyError as error:
+                self.message_user(request, f"{alert}: {domain_error_text(error)}", messages.ERROR)
+                continue
+            audit(
+                request,
+                action="change",
+                obj=alert.card,
+                summary=f"card {alert.card.card_number} (alert {alert.pk})",
+                changes={"is_active": [True, False]},
+            )
+            done.add(alert.card_id)
+        if done:
+            self.message_user(request, _("%(count)d card(s) deactivated.") % {"count": len(done)}, messages.SUCCESS)
+
+    @admin.action(description=_("Deactivate the staff PIN"), permissions=["change"])
+    def deactivate_alert_staff_pins(self, request, queryset):
+        done = set()
+        for alert in queryset.select_related("staff_pin__store", "merchant").filter(staff_pin__is_active=True):
+            if alert.staff_pin_id in done:
+                continue
+            try:
+                actor = admin_actor(request, merchant=alert.merchant)
+                pin_update(actor=actor, staff_pin=alert.staff_pin, is_active=False)
+            except LoyaltyError as error:
+                self.message_user(request, f"{alert}: {domain_error_text(error)}", messages.ERROR)
+                continue
+            audit(
+                request,
+                action="change",
+                obj=alert.staff_pin,
+                summary=f"staff PIN {alert.staff_pin} (alert {alert.pk})",
+                changes={"is_active": [True, False]},
+            )
+            done.add(alert.staff_pin_id)
+        if done:
+            self.message_user(request, _("%(count)d PIN(s) deactivated.") % {"count": len(done)}, messages.SUCCESS)

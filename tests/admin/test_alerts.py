@@ -4,7 +4,7 @@ import pytest
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from loyalty.models import AdminAuditLog, AlertStatus
+from loyalty.models import AdminAuditLog, Alert, AlertStatus, TransactionType
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +98,33 @@ def test_dashboard_shows_the_owner_the_open_alert_count(world, clients):
     _action(clients["owner"], "confirm_alerts", world.alpha.alert)
     assert "0 open alerts" in clients["owner"].get(reverse("admin:index")).content.decode()
     assert "open alert" not in clients["manager"].get(reverse("admin:index")).content.decode()
+
+
+def test_owner_deactivates_the_card_and_the_pin_from_the_alert_through_the_services(world, clients):
+    alert = world.alpha.alert
+    Alert.objects.filter(pk=alert.pk).update(staff_pin=world.alpha.pin)
+    page = clients["owner"].get(_change_url(alert)).content.decode()
+    assert 'value="deactivate_alert_cards"' in page and 'value="deactivate_alert_staff_pins"' in page
+
+    _action(clients["owner"], "deactivate_alert_cards", alert)
+    _action(clients["owner"], "deactivate_alert_staff_pins", alert)
+
+    world.alpha.card.refresh_from_db()
+    world.alpha.pin.refresh_from_db()
+    assert world.alpha.card.is_active is False and world.alpha.pin.is_active is False
+    # card_deactivate wrote its ledger row; both changes are in the audit log.
+    assert world.alpha.card.transactions.filter(type=TransactionType.CARD_DEACTIVATED).count() == 1
+    audited = set(AdminAuditLog.objects.filter(action="change").values_list("object_type", flat=True))
+    assert {"loyalty.LoyaltyCard", "staff.StaffPin"} <= audited
+    page = clients["owner"].get(_change_url(alert)).content.decode()
+    assert 'value="deactivate_alert_cards"' not in page and 'value="deactivate_alert_staff_pins"' not in page
+
+
+def test_deactivating_from_another_merchants_alert_changes_nothing(world, clients):
+    other = world.beta.alert
+    Alert.objects.filter(pk=other.pk).update(staff_pin=world.beta.pin)
+    _action(clients["owner"], "deactivate_alert_cards", other)
+    _action(clients["owner"], "deactivate_alert_staff_pins", other)
+    world.beta.card.refresh_from_db()
+    world.beta.pin.refresh_from_db()
+    assert world.beta.card.is_active and world.beta.pin.is_active
