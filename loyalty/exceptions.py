@@ -184,3 +184,13 @@ class StaffPinLocked(LoyaltyError):
     status = 423
     code = "STAFF_PIN_LOCKED"
     message = _("Too many wrong PINs: PIN entry is locked for now.")
+
+
+class AlertNotFound(NotFound):
+    code = "ALERT_NOT_FOUND"
+    message = _("No alert with this id for your merchant.")
+
+
+class AlertAlreadyReviewed(Conflict):
+    code = "ALERT_ALREADY_REVIEWED"
+    message = _("This alert has already been dismissed or confirmed.")

@@ -1,8 +1,8 @@
 """Celery entry points of the loyalty app (found by ``app.autodiscover_tasks``): ids in, services do the work.
 
 The periodic ones are scheduled by django-celery-beat (migrations
-``loyalty/0005_periodic_tasks`` and ``loyalty/0009_prune_idempotency_keys_task``)
-under the names given here.
+``loyalty/0005_periodic_tasks``, ``loyalty/0009_prune_idempotency_keys_task`` and
+``loyalty/0011_detect_alerts_task``) under the names given here.
 """
 
 import logging
@@ -11,6 +11,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
+from loyalty.services.alerts import alerts_detect_all
 from loyalty.services.idempotency import idempotency_records_prune
 from loyalty.services.imports import card_import_run
 from loyalty.services.notifications import card_link_deliver
@@ -78,3 +79,11 @@ def prune_idempotency_keys() -> int:
     deleted = idempotency_records_prune()
     logger.info("idempotency.pruned", extra={"records": deleted})
     return deleted
+
+
+@shared_task(name="loyalty.detect_alerts", ignore_result=True)
+def detect_alerts() -> dict:
+    """Every 15 minutes: the fraud-alert rules over every active merchant's recent ledger; overlapping runs are safe."""
+    result = alerts_detect_all()
+    logger.info("alerts.detected", extra={"merchants": result.merchants, "alerts": result.alerts})
+    return {"merchants": result.merchants, "alerts": result.alerts}

@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from loyalty.models import Merchant, Program
+from loyalty.selectors.alerts import alerts_open_count
 from loyalty.selectors.stats import merchant_stats, platform_stats, program_stats
 
 from .charts import bar_chart_svg
@@ -58,4 +59,8 @@ def dashboard_context(request) -> dict:
         "stats": stats,
         "store_rows": stores,
         "charts": _charts(stats["daily"]),
+        # Owners only, like the Alerts page (their group holds the permission).
+        "open_alerts": (
+            alerts_open_count(merchant=who.merchant) if request.user.has_perm("loyalty.view_alert") else None
+        ),
     }

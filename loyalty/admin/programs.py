@@ -22,7 +22,7 @@ from loyalty.services.programs import (
     reward_create,
     reward_update,
 )
-from loyalty.services.tenancy import MERCHANT_SETTINGS_FIELDS, merchant_settings_update
+from loyalty.services.tenancy import ALERT_SETTINGS_FIELDS, MERCHANT_SETTINGS_FIELDS, merchant_settings_update
 
 from .scoping import (
     MerchantScopedAdmin,
@@ -181,9 +181,12 @@ class ProgramAdmin(MerchantScopedAdmin):
 @admin.register(MerchantSettings)
 class MerchantSettingsAdmin(MerchantScopedAdmin):
     merchant_field = "merchant"
-    fields = ("merchant", "pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
+    fieldsets = (
+        (None, {"fields": ("merchant", "pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")}),
+        (_("Fraud alerts"), {"fields": ALERT_SETTINGS_FIELDS}),
+    )
     list_display = ("merchant", "pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
-    audited_fields = ("pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
+    audited_fields = MERCHANT_SETTINGS_FIELDS
 
     def save_through_service(self, request, obj, form, change):
         """A platform admin's "add" makes the merchant's one row (``merchant_settings_get``) and sets it."""

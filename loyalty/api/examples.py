@@ -103,6 +103,7 @@ SCANNER = {
         {"id": 1, "name": "Croissant", "points_required": 100},
         {"id": 2, "name": "Cappuccino", "points_required": 250},
     ],
+    "has_open_alert": False,
 }
 TRANSACTION = {
     "id": 1234,

@@ -406,6 +406,9 @@ class ScannerViewSerializer(serializers.Serializer):
     max_daily_stamps = serializers.IntegerField()
     can_redeem_stamps = serializers.BooleanField()
     available_rewards = ScannerRewardSerializer(many=True, help_text="Active rewards the balance covers.")
+    has_open_alert = serializers.BooleanField(
+        help_text="The card has an open fraud alert: a manager may want to look before a big redemption."
+    )
 
 
 def scanner_view(view) -> dict:
@@ -425,6 +428,7 @@ def scanner_view(view) -> dict:
         "max_daily_stamps": view.max_daily_stamps,
         "can_redeem_stamps": view.can_redeem_stamps,
         "available_rewards": view.available_rewards,
+        "has_open_alert": view.has_open_alert,
     }
 
 

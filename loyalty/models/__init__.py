@@ -1,3 +1,4 @@
+from .alerts import Alert, AlertRule, AlertSeverity, AlertStatus
 from .audit import AdminAuditLog
 from .base import TenantQuerySet, TimestampedModel
 from .cards import LoyaltyCard
@@ -8,6 +9,10 @@ from .transactions import ImmutableRowError, LoyaltyTransaction, TransactionType
 
 __all__ = [
     "AdminAuditLog",
+    "Alert",
+    "AlertRule",
+    "AlertSeverity",
+    "AlertStatus",
     "Customer",
     "IdempotencyRecord",
     "ImmutableRowError",

@@ -2,6 +2,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -128,6 +129,59 @@ class MerchantSettings(TimestampedModel):
         _("PIN: lockout minutes"), null=True, blank=True, help_text=_("Empty: the platform default.")
     )
     self_enrollment_open = models.BooleanField(_("self-enrollment open"), default=True)
+    # Fraud alert rules (loyalty.services.alerts): each has an off switch and a threshold.
+    alert_pin_guessing_enabled = models.BooleanField(
+        _("alert: PIN guessing"), default=True, help_text=_("An alert when a staff PIN or a store is locked out.")
+    )
+    alert_enrollment_burst_enabled = models.BooleanField(_("alert: enrollment burst"), default=True)
+    alert_enrollment_burst_max_enrollments = models.PositiveSmallIntegerField(
+        _("enrollment burst: enrollments allowed per hour"),
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_("An alert when more cards than this are enrolled from one IP address at one store in an hour."),
+    )
+    alert_busy_card_enabled = models.BooleanField(_("alert: busy card"), default=True)
+    alert_busy_card_max_operations = models.PositiveSmallIntegerField(
+        _("busy card: earning operations allowed per day"),
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text=_("An alert when one card has more earning operations than this in one store-local day."),
+    )
+    alert_large_adjustment_enabled = models.BooleanField(_("alert: large adjustment"), default=True)
+    alert_large_adjustment_points = models.PositiveIntegerField(
+        _("large adjustment: points allowed"),
+        default=1000,
+        validators=[MinValueValidator(1)],
+        help_text=_("An alert when one points adjustment adds or removes more points than this."),
+    )
+    alert_void_rate_enabled = models.BooleanField(_("alert: void rate"), default=True)
+    alert_void_rate_percent = models.PositiveSmallIntegerField(
+        _("void rate: percent allowed"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("An alert when more than this share of a staff member's operations in 7 days are voids."),
+    )
+    alert_void_rate_min_operations = models.PositiveSmallIntegerField(
+        _("void rate: minimum operations"),
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_("Staff members with fewer operations in 7 days are not judged."),
+    )
+    alert_staff_favourite_enabled = models.BooleanField(_("alert: staff favourite"), default=True)
+    alert_staff_favourite_percent = models.PositiveSmallIntegerField(
+        _("staff favourite: percent allowed"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "An alert when more than this share of a staff member's earning operations in 7 days go to one card."
+        ),
+    )
+    alert_staff_favourite_min_operations = models.PositiveSmallIntegerField(
+        _("staff favourite: minimum operations"),
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_("Staff members with fewer earning operations in 7 days are not judged."),
+    )
 
     objects = TenantQuerySet.as_manager()
 

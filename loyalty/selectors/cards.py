@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from loyalty.domain.cards import CardRef
 from loyalty.domain.identifiers import is_valid_card_number
 from loyalty.domain.stamp_days import next_stamp_at, stamps_today_filter
 from loyalty.exceptions import CardNotFound, ProgramNotFound, StoreNotFound
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Program, Reward, Store
+from loyalty.models import Alert, AlertStatus, LoyaltyCard, LoyaltyTransaction, Merchant, Program, Reward, Store
 
 
 def _cards(merchant: Merchant) -> QuerySet:
@@ -84,6 +84,7 @@ class ScannerView:
     max_daily_stamps: int
     can_redeem_stamps: bool
     available_rewards: list[Reward] = field(default_factory=list)
+    has_open_alert: bool = False  # a flag only: the alert's details are for the back office
 
 
 def card_scanner_lookup(
@@ -91,22 +92,23 @@ def card_scanner_lookup(
 ) -> ScannerView:
     """The scanner view of the card a till typed or scanned (``query``) or named (``card_ref``).
 
-    The hot read at the till: the card (with its program and customer) and the
-    stamps it got today come in one statement, the rewards its balance covers in
-    a second (points programs only).
+    The hot read at the till: the card (with its program and customer), the
+    stamps it got today and whether it has an open fraud alert come in one
+    statement, the rewards its balance covers in a second (points programs only).
     """
     now = now or timezone.now()
     today = LoyaltyTransaction.objects.filter(stamps_today_filter(actor=actor, now=now), card=OuterRef("pk"))
     stamps_today = Subquery(today.order_by().values("card").annotate(count=Count("pk")).values("count"))
-    cards = _cards(actor.merchant).annotate(stamps_today=Coalesce(stamps_today, 0))
+    open_alert = Alert.objects.filter(card=OuterRef("pk"), status=AlertStatus.OPEN)
+    cards = _cards(actor.merchant).annotate(stamps_today=Coalesce(stamps_today, 0), has_open_alert=Exists(open_alert))
     if card_ref is not None:
         card = _first(cards.filter(**card_ref.lookup()))
     else:
         card = _first(_matching(cards, actor.merchant, query))
-    return _scanner_view(card=card, now=now, stamps_today=card.stamps_today)
+    return _scanner_view(card=card, now=now, stamps_today=card.stamps_today, has_open_alert=card.has_open_alert)
 
 
-def _scanner_view(*, card: LoyaltyCard, now: datetime, stamps_today: int) -> ScannerView:
+def _scanner_view(*, card: LoyaltyCard, now: datetime, stamps_today: int, has_open_alert: bool) -> ScannerView:
     """What the till may do with ``card`` right now, given its stamps since the store's local midnight."""
     program = card.program
     usable = card.is_active and program.is_active
@@ -129,6 +131,7 @@ def _scanner_view(*, card: LoyaltyCard, now: datetime, stamps_today: int) -> Sca
         max_daily_stamps=program.max_daily_stamps,
         can_redeem_stamps=can_redeem_stamps,
         available_rewards=rewards,
+        has_open_alert=has_open_alert,
     )
 
 

@@ -26,7 +26,27 @@ from loyalty.services.wallet import card_change_announce, program_change_announc
 CUSTOMER_FIELDS = ("full_name", "phone", "preferred_language")
 STORE_FIELDS = ("name", "code", "address", "timezone", "is_active")
 MERCHANT_FIELDS = ("name", "slug", "contact_email", "website", "is_active")
-MERCHANT_SETTINGS_FIELDS = ("pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
+ALERT_SETTINGS_FIELDS = (
+    "alert_busy_card_enabled",
+    "alert_busy_card_max_operations",
+    "alert_large_adjustment_enabled",
+    "alert_large_adjustment_points",
+    "alert_void_rate_enabled",
+    "alert_void_rate_percent",
+    "alert_void_rate_min_operations",
+    "alert_staff_favourite_enabled",
+    "alert_staff_favourite_percent",
+    "alert_staff_favourite_min_operations",
+    "alert_pin_guessing_enabled",
+    "alert_enrollment_burst_enabled",
+    "alert_enrollment_burst_max_enrollments",
+)
+MERCHANT_SETTINGS_FIELDS = (
+    "pin_max_failed_attempts",
+    "pin_lockout_minutes",
+    "self_enrollment_open",
+    *ALERT_SETTINGS_FIELDS,
+)
 
 # What each model's passes show: a change to one of these reaches the wallets.
 _CUSTOMER_ON_PASSES = {"full_name", "preferred_language"}

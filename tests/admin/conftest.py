@@ -9,7 +9,18 @@ from django.utils import timezone
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.domain.cards import CardRef
-from loyalty.models import AdminAuditLog, LoyaltyCard, LoyaltyTransaction, Merchant, MerchantSettings, Program, Store
+from loyalty.models import (
+    AdminAuditLog,
+    Alert,
+    AlertRule,
+    AlertSeverity,
+    LoyaltyCard,
+    LoyaltyTransaction,
+    Merchant,
+    MerchantSettings,
+    Program,
+    Store,
+)
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.points import points_earn
 from staff.models import ApiToken, Membership, StaffPin
@@ -33,6 +44,7 @@ class MerchantWorld:
     audit_entry: AdminAuditLog
     apple_pass: ApplePass
     google_object: GoogleWalletObject
+    alert: Alert
     api_token: ApiToken | None = None  # a till signed in at ``store`` (set once the world has its users)
     api_token_key: str = ""
 
@@ -103,6 +115,17 @@ def _merchant_world(name, slug, store_code, second_store_code=None) -> MerchantW
         changed_at=timezone.now(),
     )
     google_object = GoogleWalletObject.objects.create(card=card, object_id=f"issuer.{slug}")
+    alert = Alert.objects.create(
+        merchant=merchant,
+        rule=AlertRule.BUSY_CARD,
+        severity=AlertSeverity.MEDIUM,
+        card=card,
+        store=store,
+        subject_key=f"card:{card.pk}",
+        window_start_at=timezone.now(),
+        window_end_at=timezone.now(),
+        evidence={"operations": 6, "limit": 5, "transaction_ids": [card.transactions.order_by("pk").first().pk]},
+    )
     return MerchantWorld(
         merchant=merchant,
         store=store,
@@ -115,6 +138,7 @@ def _merchant_world(name, slug, store_code, second_store_code=None) -> MerchantW
         audit_entry=audit_entry,
         apple_pass=apple_pass,
         google_object=google_object,
+        alert=alert,
     )
 
 

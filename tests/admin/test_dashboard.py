@@ -61,3 +61,20 @@ def test_demo_owner_logs_in_with_the_demo_password(demo, client):
     )
     assert response.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_demo_owner_finds_the_staged_staff_favourite_alert_and_follows_it(demo):
+    from loyalty.models import Alert, AlertRule
+
+    alert = Alert.objects.get(merchant__slug="demo-cafe")
+    assert alert.rule == AlertRule.STAFF_FAVOURITE
+    assert alert.staff_pin.name == "Sam (till 2)" and alert.card.customer.email == "luc.hoffmann@example.com"
+    assert alert.evidence["card_operations"] == 8 and alert.evidence["operations"] == 12
+    owner = logged_in(demo.get(username="cafe-owner"))
+    assert "1 open alert" in owner.get(reverse("admin:index")).content.decode()
+    detail = owner.get(reverse("admin:loyalty_alert_change", args=[alert.pk])).content.decode()
+    assert reverse("admin:staff_staffpin_change", args=[alert.staff_pin_id]) in detail
+    assert reverse("admin:loyalty_loyaltycard_change", args=[alert.card_id]) in detail
+    # Loading the demo again stages nothing twice.
+    call_command("loyalty_demo", verbosity=0)
+    assert Alert.objects.filter(merchant__slug="demo-cafe").count() == 1

@@ -150,15 +150,54 @@ def test_manager_cannot_open_or_change_the_program(world, clients):
     assert world.alpha.program.stamps_target == 10
 
 
+ALERT_SETTINGS_AT_DEFAULTS = {
+    "alert_busy_card_enabled": "on",
+    "alert_busy_card_max_operations": "5",
+    "alert_large_adjustment_enabled": "on",
+    "alert_large_adjustment_points": "1000",
+    "alert_void_rate_enabled": "on",
+    "alert_void_rate_percent": "20",
+    "alert_void_rate_min_operations": "10",
+    "alert_staff_favourite_enabled": "on",
+    "alert_staff_favourite_percent": "30",
+    "alert_staff_favourite_min_operations": "10",
+    "alert_pin_guessing_enabled": "on",
+    "alert_enrollment_burst_enabled": "on",
+    "alert_enrollment_burst_max_enrollments": "10",
+}
+
+
 def test_merchant_settings_change_is_audited(world, clients):
     url = reverse("admin:loyalty_merchantsettings_change", args=[world.alpha.settings.pk])
     response = clients["owner"].post(
-        url, {"pin_max_failed_attempts": "3", "pin_lockout_minutes": "", "self_enrollment_open": "on"}
+        url,
+        {
+            "pin_max_failed_attempts": "3",
+            "pin_lockout_minutes": "",
+            "self_enrollment_open": "on",
+            **ALERT_SETTINGS_AT_DEFAULTS,
+        },
     )
     assert response.status_code == 302
     entry = AdminAuditLog.objects.get(object_type="loyalty.MerchantSettings")
     assert entry.changes == {"pin_max_failed_attempts": [None, 3]}
     assert clients["owner"].get(reverse("admin:loyalty_merchantsettings_changelist"))["Location"] == url
+
+
+def test_owner_sets_the_fraud_alert_rules_in_the_merchant_settings(world, clients):
+    url = reverse("admin:loyalty_merchantsettings_change", args=[world.alpha.settings.pk])
+    page = clients["owner"].get(url).content.decode()
+    for name in ALERT_SETTINGS_AT_DEFAULTS:
+        assert f'name="{name}"' in page
+    form = {"pin_max_failed_attempts": "", "pin_lockout_minutes": "", "self_enrollment_open": "on"}
+    form |= ALERT_SETTINGS_AT_DEFAULTS | {"alert_busy_card_max_operations": "8"}
+    del form["alert_void_rate_enabled"]  # an unticked box: the rule is off
+    assert clients["owner"].post(url, form).status_code == 302
+    world.alpha.settings.refresh_from_db()
+    assert world.alpha.settings.alert_busy_card_max_operations == 8
+    assert world.alpha.settings.alert_void_rate_enabled is False
+    entry = AdminAuditLog.objects.get(object_type="loyalty.MerchantSettings")
+    assert entry.changes == {"alert_busy_card_max_operations": [5, 8], "alert_void_rate_enabled": [True, False]}
 
 
 @pytest.mark.parametrize(("field", "low", "high"), [(name, *bounds) for name, bounds in PROGRAM_BOUNDS.items()])

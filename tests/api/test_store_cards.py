@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from loyalty.domain.cards import CardRef
-from loyalty.models import LoyaltyCard, LoyaltyTransaction
+from loyalty.models import Alert, AlertRule, AlertSeverity, AlertStatus, LoyaltyCard, LoyaltyTransaction
 from loyalty.services.cards import card_deactivate
 from tests import factories
 from tests.api.conftest import client_for, error_of
@@ -140,6 +140,29 @@ class TestLookup:
             )
             assert body["can_redeem_stamps"] is True
             assert [r["name"] for r in body["available_rewards"]] == ["Croissant"]
+
+    def test_the_view_flags_an_open_alert_and_only_an_open_one(self, staff_client, program, card, store):
+        def flag():
+            body = staff_client.get(BASE + "cards/lookup", {"q": card.card_number}).json()
+            return body["has_open_alert"]
+
+        assert flag() is False
+        alert = Alert.objects.create(
+            merchant=card.merchant,
+            rule=AlertRule.BUSY_CARD,
+            severity=AlertSeverity.MEDIUM,
+            card=card,
+            store=store,
+            subject_key=f"card:{card.pk}",
+            window_start_at=timezone.now(),
+            window_end_at=timezone.now(),
+            evidence={"operations": 6, "limit": 5, "transaction_ids": []},
+        )
+        body = staff_client.get(BASE + "cards/lookup", {"q": card.card_number}).json()
+        assert body["has_open_alert"] is True
+        assert "alert" not in body["card"] and "evidence" not in str(body)  # a flag, not the details
+        Alert.objects.filter(pk=alert.pk).update(status=AlertStatus.DISMISSED)
+        assert flag() is False
 
     def test_after_a_stamp_the_view_shows_the_cooldown(self, staff_client, program, card):
         stamped = staff_client.post(BASE + "stamp", {"card_id": card.pk}, format="json").json()

@@ -7,9 +7,9 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from loyalty.domain.cards import CardRef
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, TransactionType
+from loyalty.models import Alert, LoyaltyCard, LoyaltyTransaction, Merchant, TransactionType
 from loyalty.services.points import points_earn
-from loyalty.tasks import expire_points
+from loyalty.tasks import detect_alerts, expire_points
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +60,41 @@ def test_expire_points_task_reports_and_is_idempotent(store, program, settings):
     assert second == {"cards": 0, "points": 0}
     assert LoyaltyCard.objects.get(pk=card.pk).points_balance == 0
     assert LoyaltyTransaction.objects.filter(card=card, type=TransactionType.POINTS_EXPIRED).count() == 1
+
+
+def test_the_alert_detector_runs_every_15_minutes():
+    detector = PeriodicTask.objects.get(name="loyalty.detect_alerts")
+    assert (detector.task, detector.interval.every, detector.interval.period) == (
+        "loyalty.detect_alerts",
+        15,
+        "minutes",
+    )
+
+
+def _busy_card(store):
+    card = factories.make_card(store)
+    for _ in range(6):
+        LoyaltyTransaction.objects.create(
+            card=card,
+            merchant=store.merchant,
+            store=store,
+            type=TransactionType.STAMP_EARNED,
+            stamps_delta=1,
+            stamp_balance_after=0,
+            points_balance_after=0,
+        )
+    return card
+
+
+def test_detect_alerts_task_covers_active_merchants_and_is_idempotent(store, program):
+    card = _busy_card(store)
+    closed_store = factories.make_store(factories.make_merchant("Closed", slug="closed-shop"), code="closed-shop")
+    factories.make_program(closed_store.merchant)
+    _busy_card(closed_store)
+    Merchant.objects.filter(pk=closed_store.merchant_id).update(is_active=False)
+
+    first = detect_alerts.delay().get()
+    second = detect_alerts.delay().get()
+
+    assert first["alerts"] == 1 and second["alerts"] == 0
+    assert list(Alert.objects.values_list("card_id", flat=True)) == [card.pk]

@@ -1,5 +1,10 @@
 """Load the demo data set (idempotent): two merchants, stores, users, programs, PINs, customers.
 
+It also stages one abuse for the fraud alerts: Sam's PIN gives most of its
+points to one card, so the café owner finds a "staff favourite" alert on
+the dashboard at once (the detector runs at the end, as the embedded run
+has no scheduler).
+
 Passwords and PINs here are fixed demo values; no other code creates
 passwords. ``--json`` prints every login and PIN so scripts can drive the demo.
 """
@@ -16,7 +21,8 @@ from django.utils import timezone
 from loyalty.domain.actors import Actor, Channel
 from loyalty.domain.cards import CardRef
 from loyalty.exceptions import LoyaltyError
-from loyalty.models import Customer, LoyaltyCard, Merchant, Program, Reward, Store
+from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Merchant, Program, Reward, Store
+from loyalty.services.alerts import alerts_detect
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.points import points_earn, points_redeem
 from loyalty.services.stamps import stamp_add, stamps_redeem
@@ -62,6 +68,15 @@ CUSTOMERS = [
     ("chloe.bernard@example.com", "Chloé Bernard", "fr"),
     ("max.reuter@example.com", "Max Reuter", "lb"),
 ]
+# The staged abuse: Sam (till 2) gives 8 of his 12 earnings of the week to Luc's card.
+FAVOURITE_PIN = ("demo-station", "Sam (till 2)", "5678")
+FAVOURITE_EMAIL = "luc.hoffmann@example.com"
+FAVOURITE_OTHERS = (
+    "tom.schmit@example.com",
+    "anna.weber@example.com",
+    "john.smith@example.com",
+    "lea.muller@example.com",
+)
 
 
 class Command(BaseCommand):
@@ -106,6 +121,8 @@ class Command(BaseCommand):
         self._pins(CAFE, cafe)
         self._pins(BAKERY, bakery)
         self._customers(cafe, bakery)
+        self._staff_favourite(cafe)
+        alerts_detect(merchant=cafe)
         logins = [ADMIN, *CAFE["users"], *BAKERY["users"]]
         pins = [{"store": code, "name": name, "pin": pin} for spec in (CAFE, BAKERY) for code, name, pin in spec["pins"]]
         if options["json"]:
@@ -200,3 +217,31 @@ class Command(BaseCommand):
         reward = program.rewards.filter(is_active=True, points_required__lte=card.points_balance).first()
         if reward is not None:
             points_redeem(actor=actor, card_ref=ref, reward_id=reward.pk, now=later)
+
+    def _staff_favourite(self, cafe):
+        code, name, pin = FAVOURITE_PIN
+        store = Store.objects.get(code=code)
+        staff_pin = StaffPin.objects.get(store=store, name=name)
+        if LoyaltyTransaction.objects.filter(staff_pin=staff_pin).exists():
+            return
+        till = Actor(
+            merchant=cafe,
+            store=store,
+            user=get_user_model().objects.get(username="cafe-staff"),
+            role=Role.STAFF,
+            channel=Channel.TILL,
+        )
+        cafe_cards = LoyaltyCard.objects.filter(merchant=cafe).select_related("customer")
+        cards = {card.customer.email: card for card in cafe_cards}
+        recipients = [FAVOURITE_EMAIL] * 8 + list(FAVOURITE_OTHERS)
+        now = timezone.now()
+        for index, email in enumerate(recipients):
+            at = now - timedelta(days=5, hours=1) + timedelta(hours=9 * index)
+            points_earn(
+                actor=till,
+                card_ref=CardRef(card_id=cards[email].pk),
+                purchase_amount_cents=450 + 50 * index,
+                staff_pin=pin,
+                staff_pin_id=staff_pin.pk,
+                now=at,
+            )

@@ -1,0 +1,491 @@
+"""The fraud-alert detector and the review of its findings.
+
+``alerts_detect`` reads a bounded slice of the ledger (the store-local days
+and the 7-day staff windows that the last ``lookback`` touches, through the
+``(merchant, type, created_at)`` index), turns each rule's findings into
+``Alert`` rows and inserts them with "ignore conflicts" on the unique
+(merchant, rule, subject, window) key. Running it twice, or two runs at
+once, raise each finding once; an alert that was dismissed stays dismissed
+because the same finding is never inserted again. It only reads the ledger
+and writes alerts: no card is locked, so a till operation never waits for it.
+
+Rules (thresholds and off switches in ``MerchantSettings``):
+
+* busy card: a card with more than N earning operations (stamps earned,
+  points earned) in one store-local calendar day; one alert per card and day.
+* large adjustment: a points adjustment adding or removing more than N points;
+  one alert per ledger row.
+* void rate: a staff member (their PIN, or their user when no PIN was used)
+  whose voids are more than Y% of their operations (earn, redeem, void) in
+  the 7 store-local days ending today, with at least a minimum of operations.
+* staff favourite: a staff member who gave more than X% of their earning
+  operations of the last 7 store-local days to one card, over a minimum.
+* PIN guessing: a staff PIN or a whole store locked out by the PIN guard
+  (``staff.services.pins``); one alert per lockout.
+* enrollment burst: more than N cards enrolled from one IP address at one
+  store within one clock hour (UTC), whatever the channel (pages, public
+  API, till); one alert per store, address and hour.
+
+The two 7-day rules raise a subject at most once per 7 days: a finding is
+skipped while an alert of the same rule and subject has a window that
+overlaps the new one.
+"""
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from loyalty.domain.actors import Actor
+from loyalty.exceptions import AlertAlreadyReviewed, AlertNotFound, PermissionDenied, ValidationFailed
+from loyalty.models import (
+    Alert,
+    AlertRule,
+    AlertSeverity,
+    AlertStatus,
+    LoyaltyTransaction,
+    Merchant,
+    MerchantSettings,
+    Store,
+    TransactionType,
+)
+from loyalty.selectors.settings import merchant_settings_get
+
+DEFAULT_LOOKBACK = timedelta(days=1)
+STAFF_WINDOW_DAYS = 7
+# Evidence stays a small JSON: counts, and the ids of at most this many ledger rows.
+EVIDENCE_MAX_IDS = 50
+
+EARNING_TYPES = (TransactionType.STAMP_EARNED, TransactionType.POINTS_EARNED)
+VOID_TYPES = (TransactionType.STAMP_VOIDED, TransactionType.POINTS_VOIDED)
+STAFF_OPERATION_TYPES = (
+    *EARNING_TYPES,
+    TransactionType.STAMP_REDEEMED,
+    TransactionType.POINTS_REDEEMED,
+    *VOID_TYPES,
+)
+
+
+def _day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """A local calendar day as an aware [start, end) pair; 23 or 25 hours long on DST changes."""
+    return (
+        datetime.combine(day, time.min, tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def _merchant_zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
+    """The zone of the merchant's first store: where its 7-day staff windows start and end."""
+    zone_name = Store.objects.for_merchant(merchant).order_by("pk").values_list("timezone", flat=True).first()
+    return zoneinfo.ZoneInfo(zone_name or settings.TIME_ZONE)
+
+
+def _staff_key(staff_pin_id: int | None, acting_user_id: int | None) -> str | None:
+    if staff_pin_id is not None:
+        return f"pin:{staff_pin_id}"
+    if acting_user_id is not None:
+        return f"user:{acting_user_id}"
+    return None  # the system (imports, expiry): nobody to hold accountable
+
+
+def _ids(queryset) -> list[int]:
+    return list(queryset.order_by("created_at", "pk").values_list("pk", flat=True)[:EVIDENCE_MAX_IDS])
+
+
+def _busy_cards(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    limit = rules.alert_busy_card_max_operations
+    store_ids_by_zone = defaultdict(list)
+    for store_id, zone_name in Store.objects.for_merchant(merchant).values_list("pk", "timezone"):
+        store_ids_by_zone[zone_name].append(store_id)
+    found = []
+    for zone_name, store_ids in store_ids_by_zone.items():
+        zone = zoneinfo.ZoneInfo(zone_name)
+        day, last_day = since.astimezone(zone).date(), now.astimezone(zone).date()
+        while day <= last_day:
+            start, end = _day_bounds(day, zone)
+            rows = LoyaltyTransaction.objects.filter(
+                merchant=merchant, type__in=EARNING_TYPES, store_id__in=store_ids, created_at__gte=start
+            ).filter(created_at__lt=end, created_at__lte=now)
+            busy = rows.order_by().values("card_id").annotate(operations=Count("pk")).filter(operations__gt=limit)
+            for entry in busy:
+                card_rows = rows.filter(card_id=entry["card_id"])
+                last = card_rows.order_by("-created_at", "-pk").values("store_id", "staff_pin_id").first()
+                found.append(
+                    Alert(
+                        merchant=merchant,
+                        rule=AlertRule.BUSY_CARD,
+                        severity=AlertSeverity.MEDIUM,
+                        card_id=entry["card_id"],
+                        store_id=last["store_id"],
+                        subject_key=f"card:{entry['card_id']}",
+                        window_start_at=start,
+                        window_end_at=end,
+                        evidence={
+                            "operations": entry["operations"],
+                            "limit": limit,
+                            "transaction_ids": _ids(card_rows),
+                        },
+                    )
+                )
+            day += timedelta(days=1)
+    return found
+
+
+def _large_adjustments(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    limit = rules.alert_large_adjustment_points
+    rows = LoyaltyTransaction.objects.filter(
+        merchant=merchant, type=TransactionType.POINTS_ADJUSTED, created_at__gte=since, created_at__lte=now
+    ).filter(Q(points_delta__gt=limit) | Q(points_delta__lt=-limit))
+    return [
+        Alert(
+            merchant=merchant,
+            rule=AlertRule.LARGE_ADJUSTMENT,
+            severity=AlertSeverity.HIGH,
+            card_id=row.card_id,
+            user_id=row.acting_user_id,
+            staff_pin_id=row.staff_pin_id,
+            store_id=row.store_id,
+            ip_address=row.ip_address,
+            subject_key=f"transaction:{row.pk}",
+            window_start_at=row.created_at,
+            window_end_at=row.created_at,
+            evidence={"points_delta": row.points_delta, "limit": limit, "transaction_ids": [row.pk]},
+        )
+        for row in rows.order_by("created_at", "pk").only(
+            "pk", "card_id", "acting_user_id", "staff_pin_id", "store_id", "ip_address", "points_delta", "created_at"
+        )
+    ]
+
+
+def _staff_window(*, merchant: Merchant, now: datetime) -> tuple[datetime, datetime]:
+    zone = _merchant_zone(merchant)
+    today = now.astimezone(zone).date()
+    start, _ = _day_bounds(today - timedelta(days=STAFF_WINDOW_DAYS - 1), zone)
+    _, end = _day_bounds(today, zone)
+    return start, end
+
+
+def _staff_subject_fields(key: str) -> dict:
+    kind, _, identifier = key.partition(":")
+    return {"staff_pin_id": int(identifier)} if kind == "pin" else {"user_id": int(identifier)}
+
+
+def _staff_rows(queryset, key: str):
+    fields = _staff_subject_fields(key)
+    if "staff_pin_id" in fields:
+        return queryset.filter(staff_pin_id=fields["staff_pin_id"])
+    return queryset.filter(staff_pin__isnull=True, acting_user_id=fields["user_id"])
+
+
+def _void_rates(*, merchant: Merchant, rules: MerchantSettings, now: datetime) -> list[Alert]:
+    start, end = _staff_window(merchant=merchant, now=now)
+    rows = LoyaltyTransaction.objects.filter(
+        merchant=merchant, type__in=STAFF_OPERATION_TYPES, created_at__gte=start, created_at__lte=now
+    )
+    totals = defaultdict(lambda: [0, 0])  # staff key -> [operations, voids]
+    grouped = (
+        rows.order_by()
+        .values("staff_pin_id", "acting_user_id")
+        .annotate(operations=Count("pk"), voids=Count("pk", filter=Q(type__in=VOID_TYPES)))
+    )
+    for entry in grouped:
+        key = _staff_key(entry["staff_pin_id"], entry["acting_user_id"])
+        if key is not None:
+            totals[key][0] += entry["operations"]
+            totals[key][1] += entry["voids"]
+    found = []
+    for key, (operations, voids) in sorted(totals.items()):
+        if (
+            operations < rules.alert_void_rate_min_operations
+            or voids * 100 <= rules.alert_void_rate_percent * operations
+        ):
+            continue
+        staff_rows = _staff_rows(rows, key)
+        found.append(
+            Alert(
+                merchant=merchant,
+                rule=AlertRule.VOID_RATE,
+                severity=AlertSeverity.MEDIUM,
+                store_id=staff_rows.order_by("-created_at", "-pk").values_list("store_id", flat=True).first(),
+                subject_key=key,
+                window_start_at=start,
+                window_end_at=end,
+                evidence={
+                    "operations": operations,
+                    "voids": voids,
+                    "percent_limit": rules.alert_void_rate_percent,
+                    "transaction_ids": _ids(staff_rows.filter(type__in=VOID_TYPES)),
+                },
+                **_staff_subject_fields(key),
+            )
+        )
+    return found
+
+
+def _staff_favourites(*, merchant: Merchant, rules: MerchantSettings, now: datetime) -> list[Alert]:
+    start, end = _staff_window(merchant=merchant, now=now)
+    rows = LoyaltyTransaction.objects.filter(
+        merchant=merchant, type__in=EARNING_TYPES, created_at__gte=start, created_at__lte=now
+    )
+    per_card = defaultdict(lambda: defaultdict(int))  # staff key -> card id -> operations
+    grouped = rows.order_by().values("staff_pin_id", "acting_user_id", "card_id").annotate(operations=Count("pk"))
+    for entry in grouped:
+        key = _staff_key(entry["staff_pin_id"], entry["acting_user_id"])
+        if key is not None:
+            per_card[key][entry["card_id"]] += entry["operations"]
+    found = []
+    for key, cards in sorted(per_card.items()):
+        total = sum(cards.values())
+        if total < rules.alert_staff_favourite_min_operations:
+            continue
+        for card_id, operations in sorted(cards.items()):
+            if operations * 100 <= rules.alert_staff_favourite_percent * total:
+                continue
+            card_rows = _staff_rows(rows, key).filter(card_id=card_id)
+            found.append(
+                Alert(
+                    merchant=merchant,
+                    rule=AlertRule.STAFF_FAVOURITE,
+                    severity=AlertSeverity.HIGH,
+                    card_id=card_id,
+                    store_id=card_rows.order_by("-created_at", "-pk").values_list("store_id", flat=True).first(),
+                    subject_key=f"{key}:card:{card_id}",
+                    window_start_at=start,
+                    window_end_at=end,
+                    evidence={
+                        "operations": total,
+                        "card_operations": operations,
+                        "percent_limit": rules.alert_staff_favourite_percent,
+                        "transaction_ids": _ids(card_rows),
+                    },
+                    **_staff_subject_fields(key),
+                )
+            )
+    return found
+
+
+def _pin_lockouts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    """The PIN and store lockouts of the PIN guard that were in force during the lookback.
+
+    A lockout is state, not history: its ``locked_until`` names it, so each
+    lockout is one finding, but one that an owner lifts ("unlock") before the
+    next run, or that is followed by another before it, is not seen.
+    """
+    from staff.models import StaffPin, StorePinGuard  # staff depends on loyalty's models; import late
+
+    window = timedelta(minutes=rules.effective_pin_lockout_minutes)
+    found = []
+    for pin in StaffPin.objects.for_merchant(merchant).filter(locked_until__gt=since).order_by("pk"):
+        found.append(
+            Alert(
+                merchant=merchant,
+                rule=AlertRule.PIN_GUESSING,
+                severity=AlertSeverity.HIGH,
+                staff_pin_id=pin.pk,
+                store_id=pin.store_id,
+                subject_key=f"pin:{pin.pk}",
+                window_start_at=pin.locked_until - window,
+                window_end_at=pin.locked_until,
+                evidence={"locked": "pin", "failed_attempts": pin.failed_attempts},
+            )
+        )
+    for guard in StorePinGuard.objects.for_merchant(merchant).filter(locked_until__gt=since).order_by("pk"):
+        found.append(
+            Alert(
+                merchant=merchant,
+                rule=AlertRule.PIN_GUESSING,
+                severity=AlertSeverity.HIGH,
+                store_id=guard.store_id,
+                subject_key=f"store:{guard.store_id}",
+                window_start_at=guard.locked_until - window,
+                window_end_at=guard.locked_until,
+                evidence={"locked": "store", "failed_attempts": guard.failed_attempts},
+            )
+        )
+    return found
+
+
+def _enrollment_bursts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    """More than N cards enrolled from one IP address at one store within one clock hour (UTC)."""
+    limit = rules.alert_enrollment_burst_max_enrollments
+    first_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rows = LoyaltyTransaction.objects.filter(
+        merchant=merchant,
+        type=TransactionType.CARD_ENROLLED,
+        created_at__gte=first_hour,
+        created_at__lte=now,
+        ip_address__isnull=False,
+        store__isnull=False,
+    )
+    bursts = (
+        rows.order_by()
+        .annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values("store_id", "ip_address", "hour")
+        .annotate(enrollments=Count("pk"))
+        .filter(enrollments__gt=limit)
+    )
+    found = []
+    for entry in bursts:
+        start = entry["hour"]
+        end = start + timedelta(hours=1)
+        burst_rows = rows.filter(
+            store_id=entry["store_id"], ip_address=entry["ip_address"], created_at__gte=start, created_at__lt=end
+        )
+        found.append(
+            Alert(
+                merchant=merchant,
+                rule=AlertRule.ENROLLMENT_BURST,
+                severity=AlertSeverity.MEDIUM,
+                store_id=entry["store_id"],
+                ip_address=entry["ip_address"],
+                subject_key=f"store:{entry['store_id']}:ip:{entry['ip_address']}",
+                window_start_at=start,
+                window_end_at=end,
+                evidence={
+                    "enrollments": entry["enrollments"],
+                    "limit": limit,
+                    "transaction_ids": _ids(burst_rows),
+                },
+            )
+        )
+    return found
+
+
+def _without_overlapping(found: list[Alert], *, merchant: Merchant, rule: str) -> list[Alert]:
+    """Drop findings whose subject already has an alert of this rule with an overlapping window."""
+    if not found:
+        return found
+    earliest_start = min(alert.window_start_at for alert in found)
+    known = defaultdict(list)
+    for subject_key, window_end_at in (
+        Alert.objects.for_merchant(merchant)
+        .filter(rule=rule, window_end_at__gt=earliest_start, subject_key__in=[alert.subject_key for alert in found])
+        .values_list("subject_key", "window_end_at")
+    ):
+        known[subject_key].append(window_end_at)
+    return [
+        alert
+        for alert in found
+        if not any(window_end_at > alert.window_start_at for window_end_at in known[alert.subject_key])
+    ]
+
+
+def _finding_key(alert: Alert) -> tuple:
+    return (alert.rule, alert.subject_key, alert.window_start_at, alert.window_end_at)
+
+
+def alerts_detect(
+    *, merchant: Merchant, now: datetime | None = None, lookback: timedelta = DEFAULT_LOOKBACK
+) -> list[Alert]:
+    """Raise the merchant's new findings; the alerts created by this run (none twice, across runs)."""
+    now = now or timezone.now()
+    since = now - lookback
+    rules = merchant_settings_get(merchant=merchant)
+    found = []
+    if rules.alert_busy_card_enabled:
+        found += _busy_cards(merchant=merchant, rules=rules, since=since, now=now)
+    if rules.alert_large_adjustment_enabled:
+        found += _large_adjustments(merchant=merchant, rules=rules, since=since, now=now)
+    if rules.alert_void_rate_enabled:
+        found += _without_overlapping(
+            _void_rates(merchant=merchant, rules=rules, now=now), merchant=merchant, rule=AlertRule.VOID_RATE
+        )
+    if rules.alert_staff_favourite_enabled:
+        found += _without_overlapping(
+            _staff_favourites(merchant=merchant, rules=rules, now=now),
+            merchant=merchant,
+            rule=AlertRule.STAFF_FAVOURITE,
+        )
+    if rules.alert_pin_guessing_enabled:
+        found += _pin_lockouts(merchant=merchant, rules=rules, since=since, now=now)
+    if rules.alert_enrollment_burst_enabled:
+        found += _enrollment_bursts(merchant=merchant, rules=rules, since=since, now=now)
+    if not found:
+        return []
+    existing = set(
+        Alert.objects.for_merchant(merchant)
+        .filter(
+            subject_key__in={alert.subject_key for alert in found},
+            window_start_at__gte=min(alert.window_start_at for alert in found),
+        )
+        .values_list("rule", "subject_key", "window_start_at", "window_end_at")
+    )
+    new = [alert for alert in found if _finding_key(alert) not in existing]
+    for alert in new:
+        alert.created_at = now
+    # A run that overlaps this one may insert the same findings first: the unique key keeps one.
+    Alert.objects.bulk_create(new, ignore_conflicts=True)
+    keys = {_finding_key(alert) for alert in new}
+    return [
+        alert
+        for alert in Alert.objects.for_merchant(merchant).filter(
+            subject_key__in={alert.subject_key for alert in new}, created_at=now
+        )
+        if _finding_key(alert) in keys
+    ]
+
+
+@dataclass(frozen=True)
+class AlertsDetected:
+    merchants: int
+    alerts: int
+
+
+def alerts_detect_all(*, now: datetime | None = None, lookback: timedelta = DEFAULT_LOOKBACK) -> AlertsDetected:
+    """Run the detector for every active merchant, one merchant's findings committed at a time.
+
+    Each run rereads the last ``lookback`` (a day by default), so a run missed
+    while the workers were down is caught up by the next, and overlapping
+    runs insert each finding once.
+    """
+    now = now or timezone.now()
+    merchants = alerts = 0
+    for merchant in Merchant.objects.filter(is_active=True).order_by("pk").iterator():
+        with transaction.atomic():
+            alerts += len(alerts_detect(merchant=merchant, now=now, lookback=lookback))
+        merchants += 1
+    return AlertsDetected(merchants=merchants, alerts=alerts)
+
+
+@dataclass(frozen=True)
+class AlertReviewed:
+    alert: Alert
+    previous_status: str
+
+
+def _alert_review(*, actor: Actor, alert_id: int, status: str, reason: str) -> AlertReviewed:
+    if not actor.is_owner:
+        raise PermissionDenied()
+    alert = Alert.objects.for_merchant(actor.merchant).select_for_update().filter(pk=alert_id).first()
+    if alert is None:
+        raise AlertNotFound()
+    if alert.status != AlertStatus.OPEN:
+        raise AlertAlreadyReviewed(details={"status": alert.status})
+    previous_status = alert.status
+    alert.status = status
+    alert.status_reason = reason
+    alert.status_changed_by = actor.user
+    alert.status_changed_at = timezone.now()
+    alert.save(update_fields=["status", "status_reason", "status_changed_by", "status_changed_at"])
+    return AlertReviewed(alert=alert, previous_status=previous_status)
+
+
+@transaction.atomic
+def alert_dismiss(*, actor: Actor, alert_id: int, reason: str) -> AlertReviewed:
+    """An owner says the finding is not abuse; the reason is required and kept."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(details={"reason": ["A reason is required to dismiss an alert."]})
+    return _alert_review(actor=actor, alert_id=alert_id, status=AlertStatus.DISMISSED, reason=reason)
+
+
+@transaction.atomic
+def alert_confirm(*, actor: Actor, alert_id: int, reason: str = "") -> AlertReviewed:
+    """An owner says the finding is abuse (what they do about it is a card or PIN action of its own)."""
+    return _alert_review(actor=actor, alert_id=alert_id, status=AlertStatus.CONFIRMED, reason=(reason or "").strip())
