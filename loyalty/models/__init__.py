@@ -1,5 +1,13 @@
 from .audit import AdminAuditLog
 from .base import TenantQuerySet, TimestampedModel
+from .campaigns import (
+    Campaign,
+    CampaignAudience,
+    CampaignDelivery,
+    CampaignStatus,
+    DeliveryChannel,
+    DeliveryStatus,
+)
 from .cards import LoyaltyCard
 from .idempotency import IdempotencyRecord
 from .programs import MAX_PURCHASE_CENTS, PROGRAM_BOUNDS, LoyaltyType, Program, Reward, program_bounds
@@ -8,6 +16,12 @@ from .transactions import ImmutableRowError, LoyaltyTransaction, TransactionType
 
 __all__ = [
     "AdminAuditLog",
+    "Campaign",
+    "CampaignAudience",
+    "CampaignDelivery",
+    "CampaignStatus",
+    "DeliveryChannel",
+    "DeliveryStatus",
     "Customer",
     "IdempotencyRecord",
     "ImmutableRowError",
