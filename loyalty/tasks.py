@@ -1,7 +1,8 @@
 """Celery entry points of the loyalty app (found by ``app.autodiscover_tasks``): ids in, services do the work.
 
 The periodic ones are scheduled by django-celery-beat (migrations
-``loyalty/0005_periodic_tasks`` and ``loyalty/0009_prune_idempotency_keys_task``)
+``loyalty/0005_periodic_tasks``, ``loyalty/0009_prune_idempotency_keys_task`` and
+``loyalty/0011_start_due_campaigns_task``)
 under the names given here.
 """
 
@@ -11,6 +12,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
+from loyalty.services.campaigns import campaign_send, campaigns_due_start
 from loyalty.services.idempotency import idempotency_records_prune
 from loyalty.services.imports import card_import_run
 from loyalty.services.notifications import card_link_deliver
@@ -78,3 +80,16 @@ def prune_idempotency_keys() -> int:
     deleted = idempotency_records_prune()
     logger.info("idempotency.pruned", extra={"records": deleted})
     return deleted
+
+
+@shared_task(name="loyalty.send_campaign", ignore_result=True, acks_late=True)
+def send_campaign(campaign_id: int) -> dict:
+    """Deliver a campaign; run again after a crash it resumes where it stopped and sends nothing twice."""
+    result = campaign_send(campaign_id=campaign_id)
+    return {"status": result.status, "emails_sent": result.emails_sent, "emails_failed": result.emails_failed}
+
+
+@shared_task(name="loyalty.start_due_campaigns", ignore_result=True)
+def start_due_campaigns() -> int:
+    """Every minute: queue the campaigns whose scheduled time has come."""
+    return campaigns_due_start()
