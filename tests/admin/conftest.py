@@ -9,7 +9,16 @@ from django.utils import timezone
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.domain.cards import CardRef
-from loyalty.models import AdminAuditLog, LoyaltyCard, LoyaltyTransaction, Merchant, MerchantSettings, Program, Store
+from loyalty.models import (
+    AdminAuditLog,
+    Campaign,
+    LoyaltyCard,
+    LoyaltyTransaction,
+    Merchant,
+    MerchantSettings,
+    Program,
+    Store,
+)
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.points import points_earn
 from staff.models import ApiToken, Membership, StaffPin
@@ -33,6 +42,7 @@ class MerchantWorld:
     audit_entry: AdminAuditLog
     apple_pass: ApplePass
     google_object: GoogleWalletObject
+    campaign: Campaign
     api_token: ApiToken | None = None  # a till signed in at ``store`` (set once the world has its users)
     api_token_key: str = ""
 
@@ -115,6 +125,7 @@ def _merchant_world(name, slug, store_code, second_store_code=None) -> MerchantW
         audit_entry=audit_entry,
         apple_pass=apple_pass,
         google_object=google_object,
+        campaign=Campaign.objects.create(merchant=merchant, text_en=f"News from {name}"),
     )
 
 
