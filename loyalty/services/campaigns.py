@@ -19,6 +19,11 @@ or a worker restarted after being killed, never send it again: a crash
 between the claim and the SMTP answer loses that one e-mail rather than
 sending it twice. A refused e-mail is marked failed with the error's class.
 
+Wallets: every card of the audience is announced as changed
+(:func:`loyalty.services.wallet.card_change_announce`) once its delivery row
+exists; the Apple pass then shows the campaign's text in a "News" back field
+whose ``changeMessage`` is the text itself, and its devices get a push.
+
 E-mail goes only to customers with marketing consent (others are "skipped",
 with the reason); it is plain text (``templates/loyalty/email/campaign*.txt``,
 ``{% autoescape off %}`` as the card-link e-mail) and carries a one-click
@@ -57,6 +62,7 @@ from loyalty.models import (
 from loyalty.models.campaigns import CAMPAIGN_LANGUAGES
 from loyalty.selectors.campaigns import campaign_cards
 from loyalty.services.audit import audit_record, changes_between
+from loyalty.services.wallet import card_change_announce
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +236,7 @@ def _claim_start(campaign_id: int, now: datetime) -> Campaign | None:
 
 
 def _write_delivery_rows(campaign: Campaign, *, now: datetime, batch_size: int) -> int:
-    """One e-mail delivery row per card of the audience; rows already there are kept as they are."""
+    """One e-mail delivery row per card of the audience (rows already there are kept), and news for its passes."""
     last_card_id = 0
     cards = campaign_cards(campaign=campaign, now=now)
     total = 0
@@ -242,6 +248,10 @@ def _write_delivery_rows(campaign: Campaign, *, now: datetime, batch_size: int) 
             [CampaignDelivery(campaign=campaign, card_id=card_id, channel=DeliveryChannel.EMAIL) for card_id in card_ids],
             ignore_conflicts=True,
         )
+        # The passes show the latest campaign (loyalty.selectors.wallet.card_news_get): tell each card's
+        # wallets. A re-run tells them again; the pass is the same, so the phone shows no second alert.
+        for card_id in card_ids:
+            card_change_announce(card_id=card_id)
         total += len(card_ids)
         last_card_id = card_ids[-1]
 
