@@ -12,7 +12,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from loyalty.services.campaigns import campaign_send, campaigns_due_start
+from loyalty.services.campaigns import CAMPAIGN_EMAIL_MAX_ATTEMPTS, campaign_send, campaigns_due_start
 from loyalty.services.idempotency import idempotency_records_prune
 from loyalty.services.imports import card_import_run
 from loyalty.services.notifications import card_link_deliver
@@ -82,10 +82,31 @@ def prune_idempotency_keys() -> int:
     return deleted
 
 
-@shared_task(name="loyalty.send_campaign", ignore_result=True, acks_late=True)
-def send_campaign(campaign_id: int) -> dict:
-    """Deliver a campaign; run again after a crash it resumes where it stopped and sends nothing twice."""
+def campaign_retry_countdown_seconds(retries: int) -> int:
+    """1, 2, 4 min (bounded by CAMPAIGN_EMAIL_MAX_ATTEMPTS), with jitter."""
+    return 60 * 2**retries + random.randint(0, 15)
+
+
+@shared_task(bind=True, name="loyalty.send_campaign", ignore_result=True, acks_late=True)
+def send_campaign(self, campaign_id: int) -> dict:
+    """Deliver a campaign; run again after a crash it resumes where it stopped and sends nothing twice.
+
+    E-mails a mail server refused are pending again: the task comes back for
+    them later, a bounded number of times (then they are marked failed).
+    """
     result = campaign_send(campaign_id=campaign_id)
+    if result.has_retries_pending and self.request.is_eager:
+        # No worker to come back later (the embedded run): try again now; each run is one more
+        # attempt per pending e-mail, so this ends after CAMPAIGN_EMAIL_MAX_ATTEMPTS runs at most.
+        for _attempt in range(CAMPAIGN_EMAIL_MAX_ATTEMPTS):
+            result = campaign_send(campaign_id=campaign_id)
+            if not result.has_retries_pending:
+                break
+    elif result.has_retries_pending:
+        raise self.retry(
+            countdown=campaign_retry_countdown_seconds(self.request.retries),
+            max_retries=CAMPAIGN_EMAIL_MAX_ATTEMPTS,
+        )
     return {"status": result.status, "emails_sent": result.emails_sent, "emails_failed": result.emails_failed}
 
 

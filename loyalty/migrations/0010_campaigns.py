@@ -57,6 +57,7 @@ class Migration(migrations.Migration):
                 ('error', models.CharField(blank=True, max_length=100, verbose_name='reason')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
+                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
                 ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='loyalty.campaign', verbose_name='campaign')),
                 ('card', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='loyalty.loyaltycard', verbose_name='card')),
             ],

@@ -158,6 +158,7 @@ class CampaignDelivery(models.Model):
     error = models.CharField(_("reason"), max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     objects = TenantQuerySet.as_manager()
 

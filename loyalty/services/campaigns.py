@@ -17,7 +17,10 @@ through the pending rows in batches. Each e-mail row is claimed with one
 conditional UPDATE (pending → sent) before the e-mail leaves, so two workers,
 or a worker restarted after being killed, never send it again: a crash
 between the claim and the SMTP answer loses that one e-mail rather than
-sending it twice. A refused e-mail is marked failed with the error's class.
+sending it twice. A refused e-mail goes back to pending with the error's
+class; the campaign stays "sending" and the task retries later (bounded
+backoff) until ``CAMPAIGN_EMAIL_MAX_ATTEMPTS``, after which the row is
+"failed".
 
 Wallets: every card of the audience is announced as changed
 (:func:`loyalty.services.wallet.card_change_announce`) once its delivery row
@@ -40,6 +43,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -67,6 +71,8 @@ from loyalty.services.wallet import card_change_announce
 logger = logging.getLogger(__name__)
 
 CAMPAIGN_BATCH_SIZE = 500
+# A refused e-mail is tried again by the task's retries (with backoff) up to this many times in all.
+CAMPAIGN_EMAIL_MAX_ATTEMPTS = 4
 CAMPAIGN_FIELDS = (
     *(f"text_{code}" for code in CAMPAIGN_LANGUAGES),
     "link_url",
@@ -225,6 +231,7 @@ class CampaignSent:
     status: str
     emails_sent: int = 0
     emails_failed: int = 0
+    has_retries_pending: bool = False
 
 
 def _claim_start(campaign_id: int, now: datetime) -> Campaign | None:
@@ -297,13 +304,17 @@ def _send_email_batch(campaign: Campaign, deliveries: list[CampaignDelivery], co
             reason = "erased" if customer.erased_at is not None else "no_consent"
             pending.update(status=DeliveryStatus.SKIPPED, error=reason)
             continue
-        if not pending.update(status=DeliveryStatus.SENT, sent_at=now):
+        if not pending.update(status=DeliveryStatus.SENT, sent_at=now, attempts=F("attempts") + 1):
             continue  # another worker has it
         try:
             _email_message(campaign, customer, connection).send()
         except Exception as error:  # noqa: BLE001 - any refusal is this row's failure, not the whole campaign's
+            # Pending again for the task's next attempt, until the attempts run out.
+            is_final = delivery.attempts + 1 >= CAMPAIGN_EMAIL_MAX_ATTEMPTS
             CampaignDelivery.objects.filter(pk=delivery.pk).update(
-                status=DeliveryStatus.FAILED, sent_at=None, error=type(error).__name__[:100]
+                status=DeliveryStatus.FAILED if is_final else DeliveryStatus.PENDING,
+                sent_at=None,
+                error=type(error).__name__[:100],
             )
             logger.warning(
                 "campaign.email_failed",
@@ -341,6 +352,15 @@ def campaign_send(*, campaign_id: int, batch_size: int = CAMPAIGN_BATCH_SIZE, no
             sent += batch_sent
             failed += batch_failed
             last_delivery_id = batch[-1].pk
+    if pending.exists():  # e-mails refused this time, to be tried again: the task retries later
+        logger.info("campaign.retry_pending", extra={"campaign_id": campaign.pk, "emails_failed": failed})
+        return CampaignSent(
+            campaign_id=campaign.pk,
+            status=CampaignStatus.SENDING,
+            emails_sent=sent,
+            emails_failed=failed,
+            has_retries_pending=True,
+        )
     finished = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).update(
         status=CampaignStatus.SENT,
         finished_at=timezone.now(),

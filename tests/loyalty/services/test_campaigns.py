@@ -13,6 +13,7 @@ from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import CampaignNotChangeable, CampaignNotFound, PermissionDenied, ValidationFailed
 from loyalty.models import AdminAuditLog, Campaign, CampaignDelivery, CampaignStatus, Customer
 from loyalty.services.campaigns import (
+    CAMPAIGN_EMAIL_MAX_ATTEMPTS,
     campaign_cancel,
     campaign_create,
     campaign_schedule,
@@ -225,7 +226,33 @@ def test_a_refused_email_is_marked_failed_with_the_error_class_only(author, cust
     _sent_campaign(author, django_capture_on_commit_callbacks)
     failed = CampaignDelivery.objects.get(card=customers["en"])
     assert failed.status == "failed" and failed.error == "SMTPRecipientsRefused" and failed.sent_at is None
+    assert failed.attempts == CAMPAIGN_EMAIL_MAX_ATTEMPTS  # tried again, a bounded number of times
     assert [message.to for message in mail.outbox] == [["anne@example.com"]]
+    assert Campaign.objects.get().status == CampaignStatus.SENT
+
+
+def test_a_refused_email_stays_pending_and_the_next_run_sends_it(author, customers, monkeypatch):
+    from django.core.mail.backends.locmem import EmailBackend
+
+    original = EmailBackend.send_messages
+    refusals = []
+
+    def refuse_ben_once(self, messages):
+        if messages[0].to == ["ben@example.com"] and not refusals:
+            refusals.append(1)
+            raise SMTPRecipientsRefused({"ben@example.com": (451, b"try again later")})
+        return original(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", refuse_ben_once)
+    campaign = campaign_create(actor=author, text_en=TEXT)
+    campaign_schedule(actor=author, campaign_id=campaign.pk, now=NOW)  # its task is not run here
+    first = campaign_send(campaign_id=campaign.pk)
+    assert first.has_retries_pending and first.status == CampaignStatus.SENDING
+    assert CampaignDelivery.objects.get(card=customers["en"]).status == "pending"
+    second = campaign_send(campaign_id=campaign.pk)
+    assert second.status == CampaignStatus.SENT and not second.has_retries_pending
+    assert sorted(message.to[0] for message in mail.outbox) == ["anne@example.com", "ben@example.com"]
+    assert CampaignDelivery.objects.get(card=customers["en"]).attempts == 2
 
 
 def test_an_erased_customer_gets_nothing(author, customers, django_capture_on_commit_callbacks):
