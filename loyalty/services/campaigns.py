@@ -28,8 +28,9 @@ exists; the Apple pass then shows the campaign's text in a "News" back field
 whose ``changeMessage`` is the text itself, and its devices get a push.
 
 E-mail goes only to customers with marketing consent (others are "skipped",
-with the reason); it is plain text (``templates/loyalty/email/campaign*.txt``,
-``{% autoescape off %}`` as the card-link e-mail) and carries a one-click
+with the reason); it is multipart: plain text (``templates/loyalty/email/campaign*.txt``,
+``{% autoescape off %}`` as the card-link e-mail) and HTML (``campaign.html``, escaped
+as usual), and carries a one-click
 unsubscribe link (RFC 8058: ``List-Unsubscribe`` and ``List-Unsubscribe-Post``).
 """
 
@@ -41,7 +42,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -272,7 +273,7 @@ def unsubscribe_url(customer: Customer) -> str:
         return settings.SITE_URL + reverse("loyalty:unsubscribe", kwargs={"token": unsubscribe_token(customer)})
 
 
-def _email_message(campaign: Campaign, customer: Customer, connection) -> EmailMessage:
+def _email_message(campaign: Campaign, customer: Customer, connection) -> EmailMultiAlternatives:
     language = customer.preferred_language or settings.LANGUAGE_CODE
     url = unsubscribe_url(customer)
     with translation.override(language):
@@ -285,7 +286,8 @@ def _email_message(campaign: Campaign, customer: Customer, connection) -> EmailM
         # One line whatever the merchant's name holds: a line break in a subject is a header injection.
         subject = " ".join(render_to_string("loyalty/email/campaign_subject.txt", context).split())
         body = render_to_string("loyalty/email/campaign.txt", context)
-    return EmailMessage(
+        html = render_to_string("loyalty/email/campaign.html", {**context, "subject": subject, "language": language})
+    message = EmailMultiAlternatives(
         subject,
         body,
         settings.DEFAULT_FROM_EMAIL,
@@ -293,6 +295,8 @@ def _email_message(campaign: Campaign, customer: Customer, connection) -> EmailM
         connection=connection,
         headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
+    message.attach_alternative(html, "text/html")
+    return message
 
 
 def _send_email_batch(campaign: Campaign, deliveries: list[CampaignDelivery], connection, now: datetime) -> tuple[int, int]:

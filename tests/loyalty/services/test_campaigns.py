@@ -176,7 +176,7 @@ def test_email_goes_only_to_consenting_customers_in_their_language(author, custo
     assert campaign.status == CampaignStatus.SENT and campaign.recipients_count == 3
 
 
-def test_the_email_is_plain_text_as_typed_with_a_one_click_unsubscribe(merchant, author, customers, django_capture_on_commit_callbacks):
+def test_the_email_is_text_as_typed_and_escaped_html_with_a_one_click_unsubscribe(merchant, author, customers, django_capture_on_commit_callbacks):
     merchant.name = "O'Brien & Co"
     merchant.save()
     _sent_campaign(author, django_capture_on_commit_callbacks, text_en="Pie & cake <today>")
@@ -185,6 +185,10 @@ def test_the_email_is_plain_text_as_typed_with_a_one_click_unsubscribe(merchant,
     url = message.extra_headers["List-Unsubscribe"].strip("<>")
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert url in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "Pie &amp; cake &lt;today&gt;" in html and "<today>" not in html  # escaped in HTML only
+    assert f'href="{url}"' in html
 
 
 def test_running_the_sending_again_sends_no_email_twice(author, customers, django_capture_on_commit_callbacks):
