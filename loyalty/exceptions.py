@@ -134,6 +134,11 @@ class BusinessRuleError(LoyaltyError):
     status = 422
 
 
+class CampaignDailyLimit(BusinessRuleError):
+    code = "CAMPAIGN_DAILY_LIMIT"
+    message = _("You have already sent the campaigns allowed for that day: choose another day.")
+
+
 class StampCooldown(BusinessRuleError):
     code = "STAMP_COOLDOWN"
     message = _("Please wait before adding another stamp to this card.")

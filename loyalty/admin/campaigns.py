@@ -91,9 +91,7 @@ class CampaignAdmin(MerchantScopedAdmin):
         send_at = form.cleaned_data.get("scheduled_at")
         if send_at is not None and (not change or "scheduled_at" in form.changed_data):
             # The form read the typed time in the site's zone; the service reads it in the merchant's.
-            campaign = campaign_schedule(
-                actor=actor, campaign_id=campaign.pk, send_at=timezone.make_naive(send_at)
-            )
+            campaign = campaign_schedule(actor=actor, campaign_id=campaign.pk, send_at=timezone.make_naive(send_at))
         return campaign
 
     @admin.display(description=_("cards in the audience now"))
@@ -118,7 +116,9 @@ class CampaignAdmin(MerchantScopedAdmin):
             (
                 (
                     channel_names.get(channel, channel),
-                    ", ".join(f"{status_names.get(status, status)} {count}" for status, count in sorted(by_status.items())),
+                    ", ".join(
+                        f"{status_names.get(status, status)} {count}" for status, count in sorted(by_status.items())
+                    ),
                 )
                 for channel, by_status in sorted(counts.items())
             ),
@@ -156,9 +156,10 @@ class CampaignAdmin(MerchantScopedAdmin):
             request,
             queryset,
             lambda actor, campaign: campaign_schedule(actor=actor, campaign_id=campaign.pk),
-            lambda count: ngettext(
-                "%(count)d campaign is being sent.", "%(count)d campaigns are being sent.", count
-            ) % {"count": count},
+            lambda count: (
+                ngettext("%(count)d campaign is being sent.", "%(count)d campaigns are being sent.", count)
+                % {"count": count}
+            ),
         )
 
     @admin.action(description=_("Cancel"), permissions=["change"])
@@ -167,6 +168,7 @@ class CampaignAdmin(MerchantScopedAdmin):
             request,
             queryset,
             lambda actor, campaign: campaign_cancel(actor=actor, campaign_id=campaign.pk),
-            lambda count: ngettext("%(count)d campaign cancelled.", "%(count)d campaigns cancelled.", count)
-            % {"count": count},
+            lambda count: (
+                ngettext("%(count)d campaign cancelled.", "%(count)d campaigns cancelled.", count) % {"count": count}
+            ),
         )

@@ -79,9 +79,7 @@ class Campaign(TimestampedModel):
         Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("store")
     )
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
-    )
+    status = models.CharField(_("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -102,14 +100,10 @@ class Campaign(TimestampedModel):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=CampaignStatus.values), name="campaign_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=CampaignStatus.values), name="campaign_status_valid"),
         ]
         indexes = [
-            models.Index(
-                fields=["scheduled_at"], name="campaign_due_idx", condition=Q(status="scheduled")
-            ),
+            models.Index(fields=["scheduled_at"], name="campaign_due_idx", condition=Q(status="scheduled")),
         ]
 
     def __str__(self):

@@ -36,9 +36,9 @@ def _can_redeem_filter(merchant: Merchant) -> Q:
     if program.has_stamps:
         can_redeem |= Q(stamp_count__gte=F("program__stamps_target"))
     if program.has_points:
-        cheapest = Reward.objects.filter(program=program, is_active=True).aggregate(
-            points=Min("points_required")
-        )["points"]
+        cheapest = Reward.objects.filter(program=program, is_active=True).aggregate(points=Min("points_required"))[
+            "points"
+        ]
         if cheapest is not None:
             can_redeem |= Q(points_balance__gte=cheapest)
     return can_redeem

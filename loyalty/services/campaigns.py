@@ -8,7 +8,10 @@ every minute.
 
 Time zone: a time typed without a zone is read in the merchant's zone, which
 is the zone of its first store (lowest id, the one it opened with), or the
-project's ``TIME_ZONE`` when it has no store yet.
+project's ``TIME_ZONE`` when it has no store yet. Limits, in that zone: at
+most ``LOYALTY_CAMPAIGNS_PER_DAY`` campaigns scheduled on a day, and none
+leaves outside ``LOYALTY_CAMPAIGN_WINDOW_START_HOUR``–``…_END_HOUR``: a
+campaign scheduled (or sent "now") outside waits until the window opens.
 
 Sending is resumable and never sends twice. :func:`campaign_send` first
 writes one delivery row per card and channel (bulk, conflicts ignored: the
@@ -37,7 +40,7 @@ unsubscribe link (RFC 8058: ``List-Unsubscribe`` and ``List-Unsubscribe-Post``).
 import logging
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -51,7 +54,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from loyalty.domain.actors import Actor
-from loyalty.exceptions import CampaignNotChangeable, CampaignNotFound, PermissionDenied, ValidationFailed
+from loyalty.exceptions import (
+    CampaignDailyLimit,
+    CampaignNotChangeable,
+    CampaignNotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from loyalty.models import (
     AdminAuditLog,
     Campaign,
@@ -93,6 +102,33 @@ def merchant_time_zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
     """The zone a merchant's times are typed in: its first store's, else the project's."""
     store = Store.objects.for_merchant(merchant).order_by("pk").first()
     return store.zone if store is not None else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def campaign_window_open_at(moment: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+    """``moment`` if campaigns may leave then, else when the merchant's sending window next opens."""
+    local = moment.astimezone(zone)
+    start, end = settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR, settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR
+    if start <= local.hour < end:
+        return moment
+    day = local.date() if local.hour < start else local.date() + timedelta(days=1)
+    return datetime.combine(day, time(hour=start), tzinfo=zone)
+
+
+def _ensure_day_has_room(campaign: Campaign, send_at: datetime, zone: zoneinfo.ZoneInfo) -> None:
+    day = send_at.astimezone(zone).date()
+    day_start = datetime.combine(day, time(), tzinfo=zone)
+    taken = (
+        Campaign.objects.for_merchant(campaign.merchant_id)
+        .filter(
+            status__in=(CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.SENT),
+            scheduled_at__gte=day_start,
+            scheduled_at__lt=day_start + timedelta(days=1),
+        )
+        .exclude(pk=campaign.pk)
+        .count()
+    )
+    if taken >= settings.LOYALTY_CAMPAIGNS_PER_DAY:
+        raise CampaignDailyLimit(details={"day": day.isoformat()})
 
 
 def _campaign_locked(*, merchant: Merchant, campaign_id: int) -> Campaign:
@@ -179,10 +215,15 @@ def campaign_schedule(
     campaign = _campaign_locked(merchant=actor.merchant, campaign_id=campaign_id)
     if not campaign.can_be_changed:
         raise CampaignNotChangeable()
+    zone = merchant_time_zone(actor.merchant)
     if send_at is not None and timezone.is_naive(send_at):
-        send_at = timezone.make_aware(send_at, merchant_time_zone(actor.merchant))
+        send_at = timezone.make_aware(send_at, zone)
+    send_at = campaign_window_open_at(max(send_at, now) if send_at is not None else now, zone)
+    # The merchant's row serialises schedulings, so two at once cannot both take the day's last place.
+    Merchant.objects.select_for_update().filter(pk=actor.merchant.pk).first()
+    _ensure_day_has_room(campaign, send_at, zone)
     before = _snapshot(campaign)
-    campaign.scheduled_at = max(send_at, now) if send_at is not None else now
+    campaign.scheduled_at = send_at
     campaign.status = CampaignStatus.SCHEDULED
     campaign.save(update_fields=["scheduled_at", "status", "updated_at"])
     _audit(actor, AdminAuditLog.Action.ACTION, campaign, "scheduled", changes_between(before, _snapshot(campaign)))
@@ -237,9 +278,9 @@ class CampaignSent:
 
 def _claim_start(campaign_id: int, now: datetime) -> Campaign | None:
     """The campaign to send, moved to "sending" by this call or already sending; None when it must not be sent."""
-    Campaign.objects.filter(
-        pk=campaign_id, status=CampaignStatus.SCHEDULED, scheduled_at__lte=now
-    ).update(status=CampaignStatus.SENDING, started_at=now)
+    Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SCHEDULED, scheduled_at__lte=now).update(
+        status=CampaignStatus.SENDING, started_at=now
+    )
     return Campaign.objects.select_related("merchant").filter(pk=campaign_id, status=CampaignStatus.SENDING).first()
 
 
@@ -253,7 +294,10 @@ def _write_delivery_rows(campaign: Campaign, *, now: datetime, batch_size: int) 
         if not card_ids:
             return total
         CampaignDelivery.objects.bulk_create(
-            [CampaignDelivery(campaign=campaign, card_id=card_id, channel=DeliveryChannel.EMAIL) for card_id in card_ids],
+            [
+                CampaignDelivery(campaign=campaign, card_id=card_id, channel=DeliveryChannel.EMAIL)
+                for card_id in card_ids
+            ],
             ignore_conflicts=True,
         )
         # The passes show the latest campaign (loyalty.selectors.wallet.card_news_get): tell each card's
@@ -299,7 +343,9 @@ def _email_message(campaign: Campaign, customer: Customer, connection) -> EmailM
     return message
 
 
-def _send_email_batch(campaign: Campaign, deliveries: list[CampaignDelivery], connection, now: datetime) -> tuple[int, int]:
+def _send_email_batch(
+    campaign: Campaign, deliveries: list[CampaignDelivery], connection, now: datetime
+) -> tuple[int, int]:
     sent = failed = 0
     for delivery in deliveries:
         customer = delivery.card.customer
@@ -330,7 +376,9 @@ def _send_email_batch(campaign: Campaign, deliveries: list[CampaignDelivery], co
     return sent, failed
 
 
-def campaign_send(*, campaign_id: int, batch_size: int = CAMPAIGN_BATCH_SIZE, now: datetime | None = None) -> CampaignSent:
+def campaign_send(
+    *, campaign_id: int, batch_size: int = CAMPAIGN_BATCH_SIZE, now: datetime | None = None
+) -> CampaignSent:
     """Deliver a due campaign; safe to run again (resumes) and to run twice at once (claims each row)."""
     now = now or timezone.now()
     campaign = _claim_start(campaign_id, now)

@@ -16,6 +16,14 @@ ADD = reverse("admin:loyalty_campaign_add")
 TEXT = "Fresh apple pie this Saturday — come and try it!"
 
 
+@pytest.fixture(autouse=True)
+def _no_campaign_limits(settings):
+    """Any hour, any number a day: these tests are about something else (the limits have their own)."""
+    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 0
+    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 24
+    settings.LOYALTY_CAMPAIGNS_PER_DAY = 100
+
+
 def _form(**changes):
     data = {
         "text_en": TEXT,
@@ -63,7 +71,9 @@ def test_a_refused_text_is_shown_and_nothing_is_saved(world, clients):
     assert Campaign.objects.filter(merchant=world.alpha.merchant).count() == 1  # the world's own
 
 
-def test_send_now_sends_through_a_task_to_consenting_customers(world, clients, consenting, django_capture_on_commit_callbacks):
+def test_send_now_sends_through_a_task_to_consenting_customers(
+    world, clients, consenting, django_capture_on_commit_callbacks
+):
     campaign = world.alpha.campaign
     with django_capture_on_commit_callbacks(execute=True):
         response = clients["owner"].post(

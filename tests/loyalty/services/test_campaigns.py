@@ -10,7 +10,13 @@ from django.core import mail
 from django.urls import reverse
 
 from loyalty.domain.actors import Actor, Channel
-from loyalty.exceptions import CampaignNotChangeable, CampaignNotFound, PermissionDenied, ValidationFailed
+from loyalty.exceptions import (
+    CampaignDailyLimit,
+    CampaignNotChangeable,
+    CampaignNotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from loyalty.models import AdminAuditLog, Campaign, CampaignDelivery, CampaignStatus, Customer
 from loyalty.services.campaigns import (
     CAMPAIGN_EMAIL_MAX_ATTEMPTS,
@@ -26,10 +32,18 @@ from loyalty.services.campaigns import (
 from loyalty.services.customers import customer_erase
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_campaign_limits")]
 
 NOW = datetime(2026, 5, 9, 8, 0, tzinfo=UTC)
 TEXT = "Fresh apple pie this Saturday — come and try it!"
+
+
+@pytest.fixture
+def no_campaign_limits(settings):
+    """Any hour, any number a day: the tests that are about something else."""
+    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 0
+    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 24
+    settings.LOYALTY_CAMPAIGNS_PER_DAY = 100
 
 
 def _actor(merchant, role="owner"):
@@ -69,7 +83,9 @@ def test_owners_and_managers_write_campaigns_and_it_is_audited(merchant, role):
     actor = _actor(merchant, role)
     campaign = campaign_create(actor=actor, text_en=TEXT, link_url="https://cafe.example/pie")
     assert campaign.status == CampaignStatus.DRAFT and campaign.created_by == actor.user
-    assert AdminAuditLog.objects.filter(action="create", object_id=str(campaign.pk), summary="campaign created").exists()
+    assert AdminAuditLog.objects.filter(
+        action="create", object_id=str(campaign.pk), summary="campaign created"
+    ).exists()
 
 
 def test_staff_may_not_write_a_campaign(merchant):
@@ -127,7 +143,9 @@ def test_a_naive_time_is_read_in_the_merchants_first_store_zone(author, store):
     assert campaign.status == CampaignStatus.SCHEDULED
 
 
-def test_a_scheduled_campaign_can_be_cancelled_and_then_sends_nothing(author, customers, django_capture_on_commit_callbacks):
+def test_a_scheduled_campaign_can_be_cancelled_and_then_sends_nothing(
+    author, customers, django_capture_on_commit_callbacks
+):
     campaign = campaign_create(actor=author, text_en=TEXT)
     campaign_schedule(actor=author, campaign_id=campaign.pk, send_at=NOW + timedelta(hours=1), now=NOW)
     campaign_cancel(actor=author, campaign_id=campaign.pk)
@@ -139,7 +157,9 @@ def test_a_scheduled_campaign_can_be_cancelled_and_then_sends_nothing(author, cu
     assert AdminAuditLog.objects.filter(summary="campaign cancelled").count() == 1
 
 
-def test_a_campaign_that_has_started_can_no_longer_be_cancelled_or_changed(author, customers, django_capture_on_commit_callbacks):
+def test_a_campaign_that_has_started_can_no_longer_be_cancelled_or_changed(
+    author, customers, django_capture_on_commit_callbacks
+):
     campaign = _sent_campaign(author, django_capture_on_commit_callbacks)
     with pytest.raises(CampaignNotChangeable):
         campaign_cancel(actor=author, campaign_id=campaign.pk)
@@ -149,7 +169,9 @@ def test_a_campaign_that_has_started_can_no_longer_be_cancelled_or_changed(autho
     assert campaign.status == CampaignStatus.SENT and campaign.text_en == TEXT
 
 
-def test_a_campaign_is_not_sent_before_its_time_and_the_minute_job_starts_it(author, customers, django_capture_on_commit_callbacks):
+def test_a_campaign_is_not_sent_before_its_time_and_the_minute_job_starts_it(
+    author, customers, django_capture_on_commit_callbacks
+):
     campaign = campaign_create(actor=author, text_en=TEXT)
     campaign_schedule(actor=author, campaign_id=campaign.pk, send_at=NOW + timedelta(hours=1), now=NOW)
     assert campaign_send(campaign_id=campaign.pk, now=NOW).status == CampaignStatus.SCHEDULED
@@ -164,7 +186,9 @@ def test_a_campaign_is_not_sent_before_its_time_and_the_minute_job_starts_it(aut
 # --- Sending ---------------------------------------------------------------------------------------------
 
 
-def test_email_goes_only_to_consenting_customers_in_their_language(author, customers, django_capture_on_commit_callbacks):
+def test_email_goes_only_to_consenting_customers_in_their_language(
+    author, customers, django_capture_on_commit_callbacks
+):
     campaign = _sent_campaign(author, django_capture_on_commit_callbacks, text_fr="Tarte aux pommes samedi !")
     assert sorted(message.to[0] for message in mail.outbox) == ["anne@example.com", "ben@example.com"]
     by_address = {message.to[0]: message for message in mail.outbox}
@@ -176,7 +200,9 @@ def test_email_goes_only_to_consenting_customers_in_their_language(author, custo
     assert campaign.status == CampaignStatus.SENT and campaign.recipients_count == 3
 
 
-def test_the_email_is_text_as_typed_and_escaped_html_with_a_one_click_unsubscribe(merchant, author, customers, django_capture_on_commit_callbacks):
+def test_the_email_is_text_as_typed_and_escaped_html_with_a_one_click_unsubscribe(
+    merchant, author, customers, django_capture_on_commit_callbacks
+):
     merchant.name = "O'Brien & Co"
     merchant.save()
     _sent_campaign(author, django_capture_on_commit_callbacks, text_en="Pie & cake <today>")
@@ -216,7 +242,9 @@ def test_a_resumed_campaign_sends_only_the_rows_still_pending(author, customers,
     assert result.emails_sent == 1 and result.status == CampaignStatus.SENT
 
 
-def test_a_refused_email_is_marked_failed_with_the_error_class_only(author, customers, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_refused_email_is_marked_failed_with_the_error_class_only(
+    author, customers, django_capture_on_commit_callbacks, monkeypatch
+):
     from django.core.mail.backends.locmem import EmailBackend
 
     original = EmailBackend.send_messages
@@ -273,7 +301,9 @@ def _page_without_nonce_and_path(response) -> str:
     return re.sub(r'(nonce|value)="[^"]*"', "", content)  # the CSP nonce and CSRF token change every time
 
 
-def test_the_one_click_post_withdraws_consent_and_the_page_reveals_nothing(client, author, customers, django_capture_on_commit_callbacks):
+def test_the_one_click_post_withdraws_consent_and_the_page_reveals_nothing(
+    client, author, customers, django_capture_on_commit_callbacks
+):
     _sent_campaign(author, django_capture_on_commit_callbacks)
     message = next(message for message in mail.outbox if message.to == ["ben@example.com"])
     url = message.extra_headers["List-Unsubscribe"].strip("<>")
@@ -304,3 +334,58 @@ def test_after_unsubscribing_the_next_campaign_sends_no_email(author, customers,
 def test_a_bad_token_withdraws_nothing(customers):
     assert marketing_consent_withdraw(token="nope") is False
     assert Customer.objects.filter(marketing_consent=True).count() == 2
+
+
+# --- Limits ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limits(settings):
+    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 8
+    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 21
+    settings.LOYALTY_CAMPAIGNS_PER_DAY = 1
+
+
+@pytest.mark.parametrize(
+    "local_time, expected_utc",
+    [
+        (datetime(2026, 5, 9, 6, 30), datetime(2026, 5, 9, 6, 0, tzinfo=UTC)),  # before 08:00: at 08:00 that day
+        (datetime(2026, 5, 9, 12, 0), datetime(2026, 5, 9, 10, 0, tzinfo=UTC)),  # inside: as asked
+        (datetime(2026, 5, 9, 21, 0), datetime(2026, 5, 10, 6, 0, tzinfo=UTC)),  # at 21:00: the next morning
+    ],
+)
+def test_a_campaign_outside_the_local_window_waits_until_it_opens(author, store, limits, local_time, expected_utc):
+    campaign = campaign_create(actor=author, text_en=TEXT)
+    campaign = campaign_schedule(
+        actor=author, campaign_id=campaign.pk, send_at=local_time, now=datetime(2026, 5, 9, 0, 0, tzinfo=UTC)
+    )
+    assert campaign.scheduled_at == expected_utc
+
+
+def test_send_now_at_night_waits_for_the_morning_and_sends_nothing_yet(
+    author, store, customers, limits, django_capture_on_commit_callbacks
+):
+    campaign = campaign_create(actor=author, text_en=TEXT)
+    night = datetime(2026, 5, 9, 21, 30, tzinfo=UTC)  # 23:30 in Luxembourg
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = campaign_schedule(actor=author, campaign_id=campaign.pk, now=night)
+    assert campaign.scheduled_at == datetime(2026, 5, 10, 6, 0, tzinfo=UTC)
+    assert campaign.status == CampaignStatus.SCHEDULED and mail.outbox == []
+
+
+def test_one_campaign_a_day_per_merchant(author, store, other_merchant, limits):
+    first = campaign_create(actor=author, text_en=TEXT)
+    campaign_schedule(actor=author, campaign_id=first.pk, send_at=datetime(2026, 5, 9, 9, 0), now=NOW)
+    second = campaign_create(actor=author, text_en="Another")
+    with pytest.raises(CampaignDailyLimit):
+        campaign_schedule(actor=author, campaign_id=second.pk, send_at=datetime(2026, 5, 9, 20, 0), now=NOW)
+    second.refresh_from_db()
+    assert second.status == CampaignStatus.DRAFT and second.scheduled_at is None
+    # the next day is free, a cancelled campaign frees its day, and other merchants have their own days
+    campaign_schedule(actor=author, campaign_id=second.pk, send_at=datetime(2026, 5, 10, 9, 0), now=NOW)
+    campaign_cancel(actor=author, campaign_id=first.pk)
+    third = campaign_create(actor=author, text_en="Third")
+    campaign_schedule(actor=author, campaign_id=third.pk, send_at=datetime(2026, 5, 9, 9, 0), now=NOW)
+    factories.make_store(other_merchant)
+    foreign = campaign_create(actor=_actor(other_merchant), text_en="Theirs")
+    campaign_schedule(actor=_actor(other_merchant), campaign_id=foreign.pk, send_at=datetime(2026, 5, 9, 9, 0), now=NOW)

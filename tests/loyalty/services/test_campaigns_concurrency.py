@@ -37,7 +37,9 @@ def test_a_cancel_racing_the_start_either_cancels_or_is_refused(author, store, p
     factories.make_card(store, marketing_consent=True)
     for _ in range(5):
         campaign = campaign_create(actor=author, text_en="Race")
-        Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SCHEDULED, scheduled_at=campaign.created_at)
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=CampaignStatus.SCHEDULED, scheduled_at=campaign.created_at
+        )
         mail.outbox.clear()
 
         def work(index, campaign_id=campaign.pk):

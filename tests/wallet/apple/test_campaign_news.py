@@ -17,6 +17,14 @@ from wallet.models import ApplePass
 TEXT = "Fresh apple pie this Saturday — come and try it!"
 
 
+@pytest.fixture(autouse=True)
+def _no_campaign_limits(settings):
+    """Any hour, any number a day: these tests are about something else (the limits have their own)."""
+    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 0
+    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 24
+    settings.LOYALTY_CAMPAIGNS_PER_DAY = 100
+
+
 @pytest.fixture
 def author(merchant):
     user = factories.make_user(role="owner", merchant=merchant)
