@@ -51,6 +51,11 @@ class RewardNotFound(NotFound):
     message = _("No active reward with this id in the program's catalog.")
 
 
+class CampaignNotFound(NotFound):
+    code = "CAMPAIGN_NOT_FOUND"
+    message = _("No campaign matches.")
+
+
 class StoreNotFound(NotFound):
     code = "STORE_NOT_FOUND"
     message = _("No active store with this code.")
@@ -83,6 +88,11 @@ class PermissionDenied(LoyaltyError):
 # --- 409 -------------------------------------------------------------------------------
 class Conflict(LoyaltyError):
     status = 409
+
+
+class CampaignNotChangeable(Conflict):
+    code = "CAMPAIGN_NOT_CHANGEABLE"
+    message = _("This campaign has started, been sent or been cancelled: it can no longer be changed.")
 
 
 class AlreadyEnrolled(Conflict):
@@ -122,6 +132,11 @@ class EnrollmentClosed(Conflict):
 # --- 422: business rules ------------------------------------------------------------
 class BusinessRuleError(LoyaltyError):
     status = 422
+
+
+class CampaignDailyLimit(BusinessRuleError):
+    code = "CAMPAIGN_DAILY_LIMIT"
+    message = _("You have already sent the campaigns allowed for that day: choose another day.")
 
 
 class StampCooldown(BusinessRuleError):

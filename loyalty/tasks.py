@@ -1,8 +1,8 @@
 """Celery entry points of the loyalty app (found by ``app.autodiscover_tasks``): ids in, services do the work.
 
 The periodic ones are scheduled by django-celery-beat (migrations
-``loyalty/0005_periodic_tasks``, ``loyalty/0009_prune_idempotency_keys_task`` and
-``loyalty/0011_detect_alerts_task``) under the names given here.
+``loyalty/0005_periodic_tasks``, ``loyalty/0009_prune_idempotency_keys_task``,
+``loyalty/0011_detect_alerts_task`` and ``loyalty/0013_start_due_campaigns_task``) under the names given here.
 """
 
 import logging
@@ -12,6 +12,7 @@ from smtplib import SMTPException
 from celery import shared_task
 
 from loyalty.services.alerts import alerts_detect_all
+from loyalty.services.campaigns import CAMPAIGN_EMAIL_MAX_ATTEMPTS, campaign_send, campaigns_due_start
 from loyalty.services.idempotency import idempotency_records_prune
 from loyalty.services.imports import card_import_run
 from loyalty.services.notifications import card_link_deliver
@@ -87,3 +88,37 @@ def detect_alerts() -> dict:
     result = alerts_detect_all()
     logger.info("alerts.detected", extra={"merchants": result.merchants, "alerts": result.alerts})
     return {"merchants": result.merchants, "alerts": result.alerts}
+
+
+def campaign_retry_countdown_seconds(retries: int) -> int:
+    """1, 2, 4 min (bounded by CAMPAIGN_EMAIL_MAX_ATTEMPTS), with jitter."""
+    return 60 * 2**retries + random.randint(0, 15)
+
+
+@shared_task(bind=True, name="loyalty.send_campaign", ignore_result=True, acks_late=True)
+def send_campaign(self, campaign_id: int) -> dict:
+    """Deliver a campaign; run again after a crash it resumes where it stopped and sends nothing twice.
+
+    E-mails a mail server refused are pending again: the task comes back for
+    them later, a bounded number of times (then they are marked failed).
+    """
+    result = campaign_send(campaign_id=campaign_id)
+    if result.has_retries_pending and self.request.is_eager:
+        # No worker to come back later (the embedded run): try again now; each run is one more
+        # attempt per pending e-mail, so this ends after CAMPAIGN_EMAIL_MAX_ATTEMPTS runs at most.
+        for _attempt in range(CAMPAIGN_EMAIL_MAX_ATTEMPTS):
+            result = campaign_send(campaign_id=campaign_id)
+            if not result.has_retries_pending:
+                break
+    elif result.has_retries_pending:
+        raise self.retry(
+            countdown=campaign_retry_countdown_seconds(self.request.retries),
+            max_retries=CAMPAIGN_EMAIL_MAX_ATTEMPTS,
+        )
+    return {"status": result.status, "emails_sent": result.emails_sent, "emails_failed": result.emails_failed}
+
+
+@shared_task(name="loyalty.start_due_campaigns", ignore_result=True)
+def start_due_campaigns() -> int:
+    """Every minute: queue the campaigns whose scheduled time has come."""
+    return campaigns_due_start()

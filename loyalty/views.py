@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from qrcode.image.svg import SvgPathImage
 
@@ -32,6 +33,7 @@ from loyalty.selectors.customer_pages import (
     card_page_get,
     join_page_get,
 )
+from loyalty.services.campaigns import marketing_consent_withdraw
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.notifications import CardLinkReason, card_link_send
 from loyalty.services.wallet import wallet_links_get
@@ -363,3 +365,19 @@ def poster(request, store_code):
         "qr_svg": qr_svg(join_url, label=_("QR code to join the loyalty program")),
     }
     return render(request, "loyalty/poster.html", context)
+
+
+@never_cache
+@csrf_exempt  # the one-click POST comes from the customer's mail provider; the signed token is the credential
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """Stop marketing e-mails: GET asks to confirm (a link scanner must not unsubscribe), POST does it (RFC 8058).
+
+    Both answers are the same page whoever the token names, valid or not:
+    nothing about the customer is shown or revealed.
+    """
+    if request.method == "POST":
+        marketing_consent_withdraw(token=token)
+    response = render(request, "loyalty/unsubscribe.html", {"is_done": request.method == "POST"})
+    response["Referrer-Policy"] = "no-referrer"
+    return response

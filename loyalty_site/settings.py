@@ -272,6 +272,14 @@ LOYALTY_MAX_DAILY_STAMPS = env.int("LOYALTY_MAX_DAILY_STAMPS", default=5)
 LOYALTY_PIN_MAX_FAILED_ATTEMPTS = env.int("LOYALTY_PIN_MAX_FAILED_ATTEMPTS", default=5)
 LOYALTY_PIN_LOCKOUT_MINUTES = env.int("LOYALTY_PIN_LOCKOUT_MINUTES", default=30)
 LOYALTY_DEFAULT_POINTS_PER_EURO = env.int("LOYALTY_DEFAULT_POINTS_PER_EURO", default=10)
+# Campaigns: how many a merchant may send per local day, and the local hours they may leave in.
+LOYALTY_CAMPAIGNS_PER_DAY = env.int("LOYALTY_CAMPAIGNS_PER_DAY", default=1)
+LOYALTY_CAMPAIGN_WINDOW_START_HOUR = env.int("LOYALTY_CAMPAIGN_WINDOW_START_HOUR", default=8)
+LOYALTY_CAMPAIGN_WINDOW_END_HOUR = env.int("LOYALTY_CAMPAIGN_WINDOW_END_HOUR", default=21)
+if not 0 <= LOYALTY_CAMPAIGN_WINDOW_START_HOUR < LOYALTY_CAMPAIGN_WINDOW_END_HOUR <= 24:
+    raise ImproperlyConfigured(
+        "LOYALTY_CAMPAIGN_WINDOW_START_HOUR must be before LOYALTY_CAMPAIGN_WINDOW_END_HOUR (hours 0 to 24)."
+    )
 # bcrypt cost for staff PINs; see README "Staff PINs" for the measurement.
 LOYALTY_PIN_BCRYPT_ROUNDS = env.int("LOYALTY_PIN_BCRYPT_ROUNDS", default=10)
 # Key of the HMAC that finds a PIN's row before the one bcrypt check. Its own secret, not

@@ -1,6 +1,14 @@
 from .alerts import Alert, AlertRule, AlertSeverity, AlertStatus
 from .audit import AdminAuditLog
 from .base import TenantQuerySet, TimestampedModel
+from .campaigns import (
+    Campaign,
+    CampaignAudience,
+    CampaignDelivery,
+    CampaignStatus,
+    DeliveryChannel,
+    DeliveryStatus,
+)
 from .cards import LoyaltyCard
 from .idempotency import IdempotencyRecord
 from .programs import MAX_PURCHASE_CENTS, PROGRAM_BOUNDS, LoyaltyType, Program, Reward, program_bounds
@@ -13,6 +21,12 @@ __all__ = [
     "AlertRule",
     "AlertSeverity",
     "AlertStatus",
+    "Campaign",
+    "CampaignAudience",
+    "CampaignDelivery",
+    "CampaignStatus",
+    "DeliveryChannel",
+    "DeliveryStatus",
     "Customer",
     "IdempotencyRecord",
     "ImmutableRowError",

@@ -86,6 +86,9 @@ class Customer(TimestampedModel):
     )
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
     marketing_consent_at = models.DateTimeField(_("marketing consent given at"), null=True, blank=True)
+    marketing_consent_withdrawn_at = models.DateTimeField(
+        _("marketing consent withdrawn at"), null=True, blank=True
+    )
     terms_accepted_at = models.DateTimeField(_("terms accepted at"), null=True, blank=True)
     erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
 

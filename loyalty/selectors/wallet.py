@@ -6,7 +6,7 @@ models only through these functions and ``customer_pages.program_rewards``, so t
 merchant's order, and active stores are listed) are loyalty's, written once.
 """
 
-from loyalty.models import LoyaltyCard, Program, Store
+from loyalty.models import Campaign, CampaignStatus, LoyaltyCard, Program, Store
 
 
 def card_get_for_wallet(*, card_id: int) -> LoyaltyCard:
@@ -36,3 +36,18 @@ def program_get_for_wallet(*, program_id: int) -> Program:
 def merchant_stores_for_pass(*, merchant_id: int) -> list[Store]:
     """The merchant's active stores by name (the "where to use it" text of a pass)."""
     return list(Store.objects.filter(merchant_id=merchant_id, is_active=True).order_by("name"))
+
+
+def card_news_get(*, card_id: int) -> Campaign | None:
+    """The latest campaign that reached this card (sending or sent), whose text its passes show as news.
+
+    A card is in a campaign's audience when the campaign has a delivery row
+    for it (every card of the audience gets one, consenting to e-mail or not).
+    """
+    return (
+        Campaign.objects.filter(
+            deliveries__card_id=card_id, status__in=(CampaignStatus.SENDING, CampaignStatus.SENT)
+        )
+        .order_by("-started_at", "-pk")
+        .first()
+    )

@@ -70,6 +70,7 @@ def customer_export(*, merchant: Merchant, customer_id: int) -> dict:
             "preferred_language": customer.preferred_language,
             "marketing_consent": customer.marketing_consent,
             "marketing_consent_at": _iso(customer.marketing_consent_at),
+            "marketing_consent_withdrawn_at": _iso(customer.marketing_consent_withdrawn_at),
             "terms_accepted_at": _iso(customer.terms_accepted_at),
             "created_at": _iso(customer.created_at),
             "erased_at": _iso(customer.erased_at),

@@ -14,6 +14,7 @@ from loyalty.models import (
     Alert,
     AlertRule,
     AlertSeverity,
+    Campaign,
     LoyaltyCard,
     LoyaltyTransaction,
     Merchant,
@@ -45,6 +46,7 @@ class MerchantWorld:
     apple_pass: ApplePass
     google_object: GoogleWalletObject
     alert: Alert
+    campaign: Campaign
     api_token: ApiToken | None = None  # a till signed in at ``store`` (set once the world has its users)
     api_token_key: str = ""
 
@@ -139,6 +141,7 @@ def _merchant_world(name, slug, store_code, second_store_code=None) -> MerchantW
         apple_pass=apple_pass,
         google_object=google_object,
         alert=alert,
+        campaign=Campaign.objects.create(merchant=merchant, text_en=f"News from {name}"),
     )
 
 

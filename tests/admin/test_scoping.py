@@ -27,6 +27,7 @@ TENANT_OBJECTS = {
     "loyalty.loyaltytransaction": "transaction",
     "loyalty.adminauditlog": "audit_entry",
     "loyalty.alert": "alert",
+    "loyalty.campaign": "campaign",
     "staff.membership": "membership",
     "staff.staffpin": "pin",
     "staff.apitoken": "api_token",
@@ -44,15 +45,22 @@ OWNER_SEES = {
     "loyalty.loyaltytransaction": 200,
     "loyalty.adminauditlog": 200,
     "loyalty.alert": 200,
+    "loyalty.campaign": 200,
     "staff.membership": 200,
     "staff.staffpin": 200,
     "staff.apitoken": 200,
 }
-MANAGER_SEES = {"loyalty.loyaltycard": 200, "loyalty.loyaltytransaction": 200, "staff.staffpin": 200}
-OWNER_ADDS = {"loyalty.store", "staff.membership", "staff.staffpin"}
-MANAGER_ADDS = {"staff.staffpin"}
+MANAGER_SEES = {
+    "loyalty.loyaltycard": 200,
+    "loyalty.loyaltytransaction": 200,
+    "loyalty.campaign": 200,
+    "staff.staffpin": 200,
+}
+OWNER_ADDS = {"loyalty.store", "loyalty.campaign", "staff.membership", "staff.staffpin"}
+MANAGER_ADDS = {"loyalty.campaign", "staff.staffpin"}
 PLATFORM_ADDS = {
     "loyalty.merchant",
+    "loyalty.campaign",
     "loyalty.store",
     "loyalty.program",
     "loyalty.merchantsettings",

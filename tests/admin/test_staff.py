@@ -309,7 +309,11 @@ def test_groups_come_from_the_migration_with_their_permissions():
         "view_staffpin",
         "add_staffpin",
         "change_staffpin",
+        "view_campaign",
+        "add_campaign",
+        "change_campaign",
     }
+    assert {"view_campaign", "add_campaign", "change_campaign"} <= owners
     assert not any(
         codename.startswith(("add_loyaltytransaction", "change_loyaltytransaction", "delete_"))
         for codename in owners | managers

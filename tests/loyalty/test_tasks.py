@@ -24,6 +24,8 @@ def test_the_periodic_tasks_exist_once_after_migrate():
     assert (expiry.minute, expiry.hour, str(expiry.timezone)) == ("0", "2", "Europe/Luxembourg")
     prune = tasks["wallet.prune_device_registrations"].crontab
     assert (prune.day_of_week, prune.hour) == ("0", "3")
+    campaigns = tasks["loyalty.start_due_campaigns"].interval
+    assert (campaigns.every, campaigns.period) == (1, "minutes")
     assert PeriodicTask.objects.filter(name__in=list(tasks)).count() == len(tasks)
 
 

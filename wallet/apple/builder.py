@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from loyalty.models import LoyaltyCard, Program
 from loyalty.selectors.customer_pages import program_rewards
-from loyalty.selectors.wallet import merchant_stores_for_pass
+from loyalty.selectors.wallet import card_news_get, merchant_stores_for_pass
 from wallet.apple import images, localization
 from wallet.apple.config import AppleConfig
 from wallet.apple.signing import manifest_sign
@@ -133,6 +133,14 @@ def pass_content_build(*, apple_pass: ApplePass, config: AppleConfig) -> PassCon
                 "minimum",
                 amount=lambda language: localization.format_euros(program.minimum_purchase_cents, language),
             )
+    news = card_news_get(card_id=card.pk)
+    if news is not None:
+        # A key of its own per campaign: the field's value changes with each campaign, so the
+        # device shows the changeMessage ("%@": the text itself) on the lock screen once.
+        news_key = f"TEXT_NEWS_{news.pk}"
+        for language in localization.LANGUAGES:
+            dynamic[language][news_key] = "\n".join(filter(None, (news.text_for(language), news.link_url)))
+        back.append(_field("news", "LABEL_NEWS", news_key, changeMessage="%@"))
     # One back field reads better than three; its text is assembled per language.
     for language in localization.LANGUAGES:
         parts = [
