@@ -34,13 +34,16 @@ API_CODES = {
 }
 TILL_CODES = {"SIGN_IN_FAILED", "NETWORK", "UNKNOWN"}
 # Domain errors of the platform-admin API and the public wallet links, which the till never calls.
-# Raised only in the back office (alerts are reviewed there) or by the Google save link.
+# Raised only in the back office (alerts are reviewed and campaigns sent there) or by the Google save link.
 NOT_ON_THE_TILLS_PATH = {
     "MERCHANT_NOT_FOUND",
     "GOOGLE_WALLET_NOT_CONFIGURED",
     "GOOGLE_WALLET_UNAVAILABLE",
     "ALERT_NOT_FOUND",
     "ALERT_ALREADY_REVIEWED",
+    "CAMPAIGN_NOT_FOUND",
+    "CAMPAIGN_NOT_CHANGEABLE",
+    "CAMPAIGN_DAILY_LIMIT",
 }
 
 
