@@ -56,7 +56,7 @@ class AlertAdmin(MerchantScopedAdmin):
     )
     readonly_fields = fields
     actions = ["dismiss_alerts", "confirm_alerts", "deactivate_alert_cards", "deactivate_alert_staff_pins"]
-    change_form_template = "admin/back_office/alert_change_form.html"
+    change_form_template = "admin/back_office/change_form_with_actions.html"
 
     def has_add_permission(self, request):
         return False  # alerts come from the detector only
@@ -99,20 +99,13 @@ class AlertAdmin(MerchantScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         alert = self.get_object(request, object_id)
-        available = self.get_actions(request)
         applicable = {
             "dismiss_alerts": alert.status == "open",
             "confirm_alerts": alert.status == "open",
             "deactivate_alert_cards": alert.card is not None and alert.card.is_active,
             "deactivate_alert_staff_pins": alert.staff_pin is not None and alert.staff_pin.is_active,
         }
-        extra = {
-            "alert_actions": [
-                (name, available[name][2]) for name in self.actions if name in available and applicable[name]
-            ],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            **(extra_context or {}),
-        }
+        extra = {**self.object_actions_context(request, applies=applicable.__getitem__), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra)
 
     def _review_each(self, request, queryset, review, done_message):
@@ -167,51 +160,51 @@ class AlertAdmin(MerchantScopedAdmin):
             _("%(count)d alert(s) confirmed."),
         )
 
-    @admin.action(description=_("Deactivate the card"), permissions=["change"])
-    def deactivate_alert_cards(self, request, queryset):
+    def _deactivate_subjects(self, request, alerts, *, subject: str, deactivate, describe, done_message):
+        """Deactivate each alert's card or staff PIN (``subject``) once, however many alerts name it; audited."""
         done = set()
-        for alert in queryset.select_related("card", "merchant").filter(card__is_active=True):
-            if alert.card_id in done:
+        for alert in alerts:
+            subject_id = getattr(alert, f"{subject}_id")
+            if subject_id in done:
                 continue
             try:
-                card_deactivate(
-                    actor=admin_actor(request, merchant=alert.merchant),
-                    card_ref=CardRef(card_id=alert.card_id),
-                    reason=f"Deactivated from alert {alert.pk} in the back office by {request.user}.",
-                )
+                deactivate(alert, admin_actor(request, merchant=alert.merchant))
             except LoyaltyError as error:
                 self.message_user(request, f"{alert}: {domain_error_text(error)}", messages.ERROR)
                 continue
             audit(
                 request,
                 action="change",
-                obj=alert.card,
-                summary=f"card {alert.card.card_number} (alert {alert.pk})",
+                obj=getattr(alert, subject),
+                summary=f"{describe(alert)} (alert {alert.pk})",
                 changes={"is_active": [True, False]},
             )
-            done.add(alert.card_id)
+            done.add(subject_id)
         if done:
-            self.message_user(request, _("%(count)d card(s) deactivated.") % {"count": len(done)}, messages.SUCCESS)
+            self.message_user(request, done_message % {"count": len(done)}, messages.SUCCESS)
+
+    @admin.action(description=_("Deactivate the card"), permissions=["change"])
+    def deactivate_alert_cards(self, request, queryset):
+        self._deactivate_subjects(
+            request,
+            queryset.select_related("card", "merchant").filter(card__is_active=True),
+            subject="card",
+            deactivate=lambda alert, actor: card_deactivate(
+                actor=actor,
+                card_ref=CardRef(card_id=alert.card_id),
+                reason=f"Deactivated from alert {alert.pk} in the back office by {request.user}.",
+            ),
+            describe=lambda alert: f"card {alert.card.card_number}",
+            done_message=_("%(count)d card(s) deactivated."),
+        )
 
     @admin.action(description=_("Deactivate the staff PIN"), permissions=["change"])
     def deactivate_alert_staff_pins(self, request, queryset):
-        done = set()
-        for alert in queryset.select_related("staff_pin__store", "merchant").filter(staff_pin__is_active=True):
-            if alert.staff_pin_id in done:
-                continue
-            try:
-                actor = admin_actor(request, merchant=alert.merchant)
-                pin_update(actor=actor, staff_pin=alert.staff_pin, is_active=False)
-            except LoyaltyError as error:
-                self.message_user(request, f"{alert}: {domain_error_text(error)}", messages.ERROR)
-                continue
-            audit(
-                request,
-                action="change",
-                obj=alert.staff_pin,
-                summary=f"staff PIN {alert.staff_pin} (alert {alert.pk})",
-                changes={"is_active": [True, False]},
-            )
-            done.add(alert.staff_pin_id)
-        if done:
-            self.message_user(request, _("%(count)d PIN(s) deactivated.") % {"count": len(done)}, messages.SUCCESS)
+        self._deactivate_subjects(
+            request,
+            queryset.select_related("staff_pin__store", "merchant").filter(staff_pin__is_active=True),
+            subject="staff_pin",
+            deactivate=lambda alert, actor: pin_update(actor=actor, staff_pin=alert.staff_pin, is_active=False),
+            describe=lambda alert: f"staff PIN {alert.staff_pin}",
+            done_message=_("%(count)d PIN(s) deactivated."),
+        )

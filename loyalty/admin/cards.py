@@ -168,7 +168,7 @@ class LoyaltyCardAdmin(MerchantScopedAdmin):
     # Every field is read-only: balances change through the actions (the domain), never a form.
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
     actions = ["adjust_points", "deactivate_cards", "reactivate_cards", "resend_card_link", "resync_wallet_passes"]
-    change_form_template = "admin/back_office/card_change_form.html"
+    change_form_template = "admin/back_office/change_form_with_actions.html"
     change_list_template = "admin/back_office/card_change_list.html"
 
     @admin.display(description=_("customer"), ordering="customer__full_name")
@@ -222,14 +222,10 @@ class LoyaltyCardAdmin(MerchantScopedAdmin):
         card = self.get_object(request, object_id)
         if request.method == "GET":
             audit(request, action="view", obj=card, summary=f"card {card.card_number}")
-        available = self.get_actions(request)
         # Offer what applies to this card: deactivate an active card, reactivate an inactive one.
         not_applicable = "deactivate_cards" if not card.is_active else "reactivate_cards"
         extra = {
-            "card_actions": [
-                (name, available[name][2]) for name in self.actions if name in available and name != not_applicable
-            ],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            **self.object_actions_context(request, applies=lambda name: name != not_applicable, return_here=True),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra)

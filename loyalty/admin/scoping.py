@@ -15,6 +15,7 @@ An object of another merchant is a 404, never a 403: the admin's usual
 from dataclasses import dataclass, field
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
@@ -306,6 +307,21 @@ class MerchantScopedAdmin(_ScopingMixin, admin.ModelAdmin):
         saved = self.save_through_service(request, obj, form, change)
         adopt_saved(obj, saved)
         self._audit_save(request, obj, before, change)
+
+    def object_actions_context(self, request, *, applies, return_here: bool = False) -> dict:
+        """The list actions that ``applies(name)`` to the object at hand, as buttons on its page.
+
+        For ``change_form_template = "admin/back_office/change_form_with_actions.html"``; with
+        ``return_here`` an action sends the user back to the object's page (the action reads ``next``).
+        """
+        available = self.get_actions(request)
+        return {
+            "object_actions": [
+                (name, available[name][2]) for name in self.actions if name in available and applies(name)
+            ],
+            "object_actions_return_here": return_here,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
 
     def save_through_service(self, request, obj, form, change):
         """Save the form through the model's domain service and return the saved row.
