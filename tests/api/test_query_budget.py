@@ -2,7 +2,7 @@
 
 Counts are SQL statements as Django sees them, savepoints included (the test
 runs inside a transaction, so each ``atomic`` block is a savepoint pair).
-Measured on SQLite and PostgreSQL alike: lookup 3; stamp 21 once the store's
+Measured on SQLite and PostgreSQL alike: lookup 2; stamp 21 once the store's
 PIN guard and the merchant's settings rows exist (the very first PIN check
 creates them); earn 23. A budget that grows means a new query per
 request at every till, many times an hour: look before raising it. The PIN
@@ -25,7 +25,7 @@ from tests.api.conftest import client_for
 
 BASE = "/api/v1/store/loyalty/"
 
-LOOKUP_BUDGET = 3  # token (with membership and store), card (+program, customer, store, stamps today), rewards
+LOOKUP_BUDGET = 2  # token (with membership and store); card (+program, customer, store, stamps today, alert, rewards)
 # + program, PIN check (settings; savepoint, locked guard, failure row, guard count, PIN row, release; savepoint,
 # locked guard, last used, failure row back, guard count, release), card lock, day's count, update, ledger
 STAMP_BUDGET = 21
