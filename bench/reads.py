@@ -297,7 +297,132 @@ def run(*, repeat: int = 50) -> list[Figure]:
         measure(lambda run: _checked(admin.get(changelist, {"q": card(run)[2].split("@")[0]})), repeat=repeat),
         TARGET_MS["admin"], "whole changelist page",
     ))
+    figures.append(ledger_indexes(chosen, admin))
     return figures
+
+
+# --- Which ledger index each query uses --------------------------------------------------------------------------
+
+LEDGER = "loyalty_loyaltytransaction"
+# What PostgreSQL runs for a foreign-key check when a referenced row is deleted (ri_triggers.c's statement).
+FOREIGN_KEY_CHECK = 'SELECT 1 FROM ONLY "loyalty_loyaltytransaction" x WHERE "{column}" = {value} FOR KEY SHARE OF x'
+
+
+def ledger_reads(chosen: Subjects, admin) -> list[tuple[str, Callable[[], object] | str]]:
+    """The product's reads of the ledger, each through the code that makes it (writes are rolled back).
+
+    A string is a statement PostgreSQL runs itself (a foreign-key check): explained, not run.
+    """
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from loyalty.domain.actors import Actor, Channel
+    from loyalty.domain.cards import CardRef
+    from loyalty.models import LoyaltyCard, LoyaltyTransaction, TransactionType
+    from loyalty.selectors.campaigns import campaign_audience_count
+    from loyalty.selectors.cards import card_scanner_lookup, card_transactions, transaction_list
+    from loyalty.selectors.customer_pages import card_recent_activity
+    from loyalty.selectors.stats import merchant_stats
+    from loyalty.services.alerts import alerts_detect
+    from loyalty.services.customers import customer_export
+    from loyalty.services.points import _earning_for_reference
+    from loyalty.services.stamps import stamps_given_today
+    from staff.models import StaffPin
+
+    merchant, store = chosen.merchant, chosen.store
+    actor = Actor(merchant=merchant, store=store, role="staff", channel=Channel.TILL)
+    card = LoyaltyCard.objects.get(card_number=chosen.cards[0][0])
+    ledger = LoyaltyTransaction.objects.for_merchant(merchant)
+    earning = ledger.filter(type=TransactionType.POINTS_EARNED, order_reference__isnull=False).first()
+    voided = ledger.filter(voided_transaction__isnull=False).first()
+    pin = StaffPin.objects.order_by("pk").first()
+    user = get_user_model().objects.order_by("pk").first()
+    transactions = reverse("admin:loyalty_loyaltytransaction_changelist")
+
+    def page(queryset):
+        return list(queryset[:50])
+
+    def foreign_key_check(column: str, value) -> str:
+        return FOREIGN_KEY_CHECK.format(column=column, value=int(value))
+
+    reads = [
+        ("till lookup (card_scanner_lookup)", lambda: card_scanner_lookup(actor=actor, query=card.card_number)),
+        ("stamp: the day's stamps under the card lock", lambda: stamps_given_today(card=card, actor=actor,
+                                                                                   now=timezone.now())),
+        ("card history, first page (API)", lambda: page(card_transactions(merchant=merchant,
+                                                                          card_ref=CardRef(card_id=card.pk)))),
+        ("customer card page, recent activity", lambda: card_recent_activity(card=card)),
+        ("customer data export (GDPR)", lambda: customer_export(merchant=merchant, customer_id=card.customer_id)),
+        ("merchant ledger, first page (API, admin)", lambda: page(transaction_list(merchant=merchant))),
+        ("ledger of one store (API, admin filter)", lambda: page(transaction_list(merchant=merchant,
+                                                                                  store_code=store.code))),
+        ("ledger of one type (API, admin filter)", lambda: page(transaction_list(
+            merchant=merchant, type=TransactionType.POINTS_ADJUSTED))),
+        ("admin ledger filtered by store", lambda: _checked(admin.get(transactions, {"store__id__exact": store.pk}))),
+        ("admin ledger filtered by staff PIN", lambda: _checked(admin.get(transactions, {"staff_pin__id__exact":
+                                                                                         pin.pk if pin else 0}))),
+        ("merchant statistics", lambda: merchant_stats(merchant=merchant)),
+        ("alert detector, one merchant", lambda: alerts_detect(merchant=merchant)),
+        ("campaign audience: active in 30 days", lambda: campaign_audience_count(merchant=merchant,
+                                                                                kind="active_recently", days=30)),
+        ("earning replay by order reference", lambda: _earning_for_reference(
+            merchant=merchant, order_reference=earning.order_reference if earning else "none")),
+        ("is it voided? (void services)", lambda: voided.voided_transaction.voids.exists() if voided else None),
+        ("PIN deletion: rows of the PIN?", lambda: ledger.filter(staff_pin=pin.pk if pin else 0).exists()),
+        ("FK check: a PIN deleted", foreign_key_check("staff_pin_id", pin.pk if pin else 0)),
+        ("FK check: a user deleted (platform admin)", foreign_key_check("acting_user_id", user.pk if user else 0)),
+    ]
+    return reads
+
+
+def ledger_indexes(chosen: Subjects, admin) -> Figure:
+    """Which of the ledger's indexes each of the product's reads uses; an index no plan uses is a miss."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [LEDGER])
+        present = sorted(name for (name,) in cursor.fetchall())
+    table = []
+    for label, read in ledger_reads(chosen, admin):
+        if isinstance(read, str):
+            statements = [read]
+        else:
+            with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+                read()
+                transaction.set_rollback(True)  # the alert detector may write: leave the data set as it was
+            statements = [query["sql"] for query in captured.captured_queries]
+        queries = [_query_of(sql) for sql in statements if LEDGER in sql]
+        plans = [explain(sql) for sql in queries if sql.lstrip().upper().startswith("SELECT")]
+        used = sorted({index for plan in plans for index in plan.indexes if index in present})
+        table.append({"read": label, "indexes": used, "ledger_statements": len(plans)})
+    used_anywhere = {index for row in table for index in row["indexes"]}
+    unused = [index for index in present if index not in used_anywhere and not index.endswith("_pkey")]
+    detail = f"{len(present)} indexes on the ledger; " + (
+        f"**used by no read: {', '.join(unused)}**" if unused else "each used by a read below"
+    )
+    figure = Figure(
+        SECTION, "ledger indexes used by the product's reads", len(present) - len(unused), f"of {len(present)}",
+        detail=detail, extra={"present": present, "unused": unused, "reads": table},
+    )
+    figure.passed = not unused
+    return figure
+
+
+def _query_of(sql: str) -> str:
+    """The query of a server-side cursor's ``DECLARE … CURSOR … FOR <query>`` (``iterator()``), else ``sql``."""
+    if sql.lstrip().upper().startswith("DECLARE"):
+        return sql.split(" FOR ", 1)[1]
+    return sql
+
+
+def ledger_index_table(figure: Figure) -> str:
+    """The read → index table of ``ledger_indexes``, in Markdown."""
+    lines = ["| read | ledger indexes its plan uses |", "|---|---|"]
+    for row in figure.extra["reads"]:
+        lines.append(f"| {row['read']} | {', '.join(f'`{index}`' for index in row['indexes']) or '—'} |")
+    return "\n".join(lines)
 
 
 def _collect_static_files() -> None:
@@ -324,8 +449,9 @@ def main(argv=None) -> int:
     dataset.generate(progress=True, **(dataset.QUICK_SIZE if args.quick else {}))
     figures = run()
     print(markdown(figures))
+    print("\n" + ledger_index_table(figures[-1]))
     for figure in figures:
-        for plan in figure.extra["plans"]:
+        for plan in figure.extra.get("plans", ()):
             print(f"\n{figure.name}: {'; '.join(plan['scans'])}\n  {plan['sql'][:300]}", file=sys.stderr)
     return 1 if any(figure.passed is False for figure in figures) else 0
 

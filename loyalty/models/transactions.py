@@ -51,10 +51,11 @@ class LoyaltyTransaction(models.Model):
     MERCHANT_LOOKUP = "merchant"
 
     # Every index is paid by every insert: only those a query or a foreign-key check uses (README "Performance",
-    # migration 0015). card, merchant and store lead the composite indexes below; rewards and transactions are
-    # never deleted (no foreign-key check to serve) and no query looks rows up by reward; the void lookup uses
-    # tx_voided_at_most_once. staff_pin (PIN deletion checks for rows first) and acting_user (a platform
-    # administrator may delete a user) keep their own index.
+    # migration 0015). card and merchant lead the composite indexes below; a store's rows are read within its
+    # merchant's (tx_merchant_created_idx); stores, rewards and transactions are never deleted (no foreign-key
+    # check to serve) and no query looks rows up by reward; the void lookup uses tx_voided_at_most_once.
+    # staff_pin (PIN deletion checks for rows first) and acting_user (a platform administrator may delete a
+    # user) keep their own index.
     card = models.ForeignKey(LoyaltyCard, on_delete=models.PROTECT, related_name="transactions", db_index=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", db_index=False)
     store = models.ForeignKey(
@@ -109,7 +110,6 @@ class LoyaltyTransaction(models.Model):
         indexes = [
             models.Index(fields=["card", "-created_at"], name="tx_card_created_idx"),
             models.Index(fields=["merchant", "-created_at"], name="tx_merchant_created_idx"),
-            models.Index(fields=["store", "-created_at"], name="tx_store_created_idx"),
             models.Index(fields=["merchant", "type", "-created_at"], name="tx_merchant_type_created_idx"),
         ]
 
