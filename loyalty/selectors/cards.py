@@ -105,7 +105,7 @@ def card_scanner_lookup(
         match = card_ref.lookup()
     else:
         match = _scanner_match(query)
-    found = _scanner_rows(actor=actor, now=now, match=match) if match else None
+    found = _scanner_read(actor=actor, now=now, match=match) if match else None
     if found is None:
         raise CardNotFound()
     card, stamps_today, has_open_alert, rewards = found
@@ -186,9 +186,10 @@ _SCANNER_MATCH = {
     # The customer's unique index is on (LOWER(email), merchant); UPPER, as the ORM's iexact, could not use it.
     "customer_email": 'LOWER(cu."email") = LOWER(%s) AND cu."merchant_id" = c."merchant_id"',
 }
-# Plain SQL both PostgreSQL and SQLite run. Rewards are LEFT JOINed: one row per reward the balance covers (one
-# row with NULLs when none), in the catalog's order; whether the program and card use them is _scanner_view's rule.
-# The day's stamps follow stamps_today_filter's rule (the tests pin that both agree).
+# Plain SQL both PostgreSQL and SQLite run, narrowed to the actor's merchant as for_merchant does. Rewards are
+# LEFT JOINed: one row per reward the balance covers (one row with NULLs when none), in the catalog's order; whether
+# the program and card use them is _scanner_view's rule. The day's stamps follow stamps_today_filter's rule (the
+# tests pin that both agree).
 _SCANNER_SQL = f"""SELECT {", ".join(columns.sql() for columns in _SCANNER_COLUMNS)},
     (SELECT COUNT(*) FROM "loyalty_loyaltytransaction" t
       WHERE t."card_id" = c."id" AND t."type" = %s AND t."created_at" >= %s) AS "stamps_today",
@@ -205,7 +206,7 @@ ORDER BY r."position", r."points_required", r."id"
 _SCANNER_STATEMENTS = {name: _SCANNER_SQL.format(match=condition) for name, condition in _SCANNER_MATCH.items()}
 
 
-def _scanner_rows(*, actor: Actor, now: datetime, match: dict) -> tuple[LoyaltyCard, int, bool, list[Reward]] | None:
+def _scanner_read(*, actor: Actor, now: datetime, match: dict) -> tuple[LoyaltyCard, int, bool, list[Reward]] | None:
     """The matching card (with its program, customer and home store), its stamps since the store's local
     midnight, its open-alert flag and the rewards its balance covers; ``None`` when no card matches."""
     ((name, value),) = match.items()
