@@ -1,8 +1,10 @@
 """Fraud alerts: read-only findings of the detector, reviewed (dismiss with a reason, confirm) through services.
 
-Owners only: the "view/change alert" permissions belong to the owners'
-group (migration ``loyalty/0010_alerts``); a manager's alerts would be about
-their colleagues and themselves.
+Owners see every alert of their merchant; managers (their group has the
+"view/change alert" permissions since ``loyalty/0016``) the alerts of the
+stores of their membership except those about themselves, and no alert tied
+to no store (``loyalty.selectors.alerts.alerts_visible_to``, applied by the
+back office's scoping and again by the review services).
 """
 
 from django import forms

@@ -20,8 +20,16 @@ Rules (thresholds and off switches in ``MerchantSettings``):
   the 7 store-local days ending today, with at least a minimum of operations.
 * staff favourite: a staff member who gave more than X% of their earning
   operations of the last 7 store-local days to one card, over a minimum.
+* out of hours: a staff member (or, without one, the store) who made more
+  than N earning operations (default 0: any) at a store while it was
+  closed by its opening hours (``StoreOpeningHours``), in one store-local
+  day; one alert per store, staff member and day. A store without opening
+  hours is never judged.
 * PIN guessing: a staff PIN or a whole store locked out by the PIN guard
-  (``staff.services.pins``); one alert per lockout.
+  (``staff.services.pins``); one alert per lockout, raised as the lockout
+  happens (after its commit) and caught up by the detector; and a store
+  locked out N times (default 3) in one store-local day, one alert per
+  store and day.
 * enrollment burst: more than N cards enrolled from one IP address at one
   store within one clock hour (UTC), whatever the channel (pages, public
   API, till); one alert per store, address and hour.
@@ -55,6 +63,8 @@ from loyalty.models import (
     Store,
     TransactionType,
 )
+from loyalty.selectors.alerts import alerts_visible_to
+from loyalty.selectors.opening_hours import out_of_hours_filter, store_hours_for_merchant
 from loyalty.selectors.settings import merchant_settings_get
 
 DEFAULT_LOOKBACK = timedelta(days=1)
@@ -134,6 +144,56 @@ def _busy_cards(*, merchant: Merchant, rules: MerchantSettings, since: datetime,
                     )
                 )
             day += timedelta(days=1)
+    return found
+
+
+def _out_of_hours(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    limit = rules.alert_out_of_hours_max_operations
+    hours = store_hours_for_merchant(merchant=merchant)
+    zones = defaultdict(dict)
+    for store_id, store_hours in hours.items():
+        zones[store_hours.zone.key][store_id] = store_hours
+    found = []
+    for zone_name, zone_hours in zones.items():
+        zone = zoneinfo.ZoneInfo(zone_name)
+        day, last_day = since.astimezone(zone).date(), now.astimezone(zone).date()
+        while day <= last_day:
+            start, end = _day_bounds(day, zone)
+            closed = out_of_hours_filter(hours=zone_hours, start=start, end=min(end, now + timedelta(microseconds=1)))
+            day += timedelta(days=1)
+            if closed is None:
+                continue
+            rows = LoyaltyTransaction.objects.filter(closed, merchant=merchant, type__in=EARNING_TYPES)
+            grouped = (
+                rows.order_by()
+                .values("store_id", "staff_pin_id", "acting_user_id")
+                .annotate(operations=Count("pk"))
+                .filter(operations__gt=limit)
+            )
+            for entry in grouped:
+                key = _staff_key(entry["staff_pin_id"], entry["acting_user_id"])
+                subject_rows = rows.filter(store_id=entry["store_id"])
+                if key is None:
+                    subject_rows = subject_rows.filter(staff_pin__isnull=True, acting_user__isnull=True)
+                else:
+                    subject_rows = _staff_rows(subject_rows, key)
+                found.append(
+                    Alert(
+                        merchant=merchant,
+                        rule=AlertRule.OUT_OF_HOURS,
+                        severity=AlertSeverity.MEDIUM,
+                        store_id=entry["store_id"],
+                        subject_key=f"store:{entry['store_id']}" + (f":{key}" if key else ""),
+                        window_start_at=start,
+                        window_end_at=end,
+                        evidence={
+                            "operations": entry["operations"],
+                            "limit": limit,
+                            "transaction_ids": _ids(subject_rows),
+                        },
+                        **(_staff_subject_fields(key) if key else {}),
+                    )
+                )
     return found
 
 
@@ -390,6 +450,8 @@ def alerts_detect(
     found = []
     if rules.alert_busy_card_enabled:
         found += _busy_cards(merchant=merchant, rules=rules, since=since, now=now)
+    if rules.alert_out_of_hours_enabled:
+        found += _out_of_hours(merchant=merchant, rules=rules, since=since, now=now)
     if rules.alert_large_adjustment_enabled:
         found += _large_adjustments(merchant=merchant, rules=rules, since=since, now=now)
     if rules.alert_void_rate_enabled:
@@ -460,9 +522,10 @@ class AlertReviewed:
 
 
 def _alert_review(*, actor: Actor, alert_id: int, status: str, reason: str) -> AlertReviewed:
-    if not actor.is_owner:
+    if not (actor.is_owner or actor.role == "manager"):
         raise PermissionDenied()
-    alert = Alert.objects.for_merchant(actor.merchant).select_for_update().filter(pk=alert_id).first()
+    alerts = alerts_visible_to(Alert.objects.for_merchant(actor.merchant), user=actor.user, role=actor.role)
+    alert = alerts.select_for_update().filter(pk=alert_id).first()
     if alert is None:
         raise AlertNotFound()
     if alert.status != AlertStatus.OPEN:
@@ -478,7 +541,7 @@ def _alert_review(*, actor: Actor, alert_id: int, status: str, reason: str) -> A
 
 @transaction.atomic
 def alert_dismiss(*, actor: Actor, alert_id: int, reason: str) -> AlertReviewed:
-    """An owner says the finding is not abuse; the reason is required and kept."""
+    """An owner (or a manager, for the alerts they see) says the finding is not abuse; the reason is kept."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(details={"reason": ["A reason is required to dismiss an alert."]})
@@ -487,5 +550,5 @@ def alert_dismiss(*, actor: Actor, alert_id: int, reason: str) -> AlertReviewed:
 
 @transaction.atomic
 def alert_confirm(*, actor: Actor, alert_id: int, reason: str = "") -> AlertReviewed:
-    """An owner says the finding is abuse (what they do about it is a card or PIN action of its own)."""
+    """An owner or manager says the finding is abuse (what they do about it is a card or PIN action of its own)."""
     return _alert_review(actor=actor, alert_id=alert_id, status=AlertStatus.CONFIRMED, reason=(reason or "").strip())

@@ -53,12 +53,41 @@ def test_another_merchants_alert_is_a_404_and_its_actions_change_nothing(world, 
     assert not AdminAuditLog.objects.filter(object_type="loyalty.Alert").exists()
 
 
-def test_managers_do_not_see_alerts(world, clients):
-    assert clients["manager"].get(reverse(CHANGELIST)).status_code == 403
-    assert clients["manager"].get(_change_url(world.alpha.alert)).status_code == 403
-    _action(clients["manager"], "confirm_alerts", world.alpha.alert)
-    world.alpha.alert.refresh_from_db()
-    assert world.alpha.alert.status == AlertStatus.OPEN
+def _alert_like(alert, **fields):
+    """Another alert of the same merchant, differing in ``fields``."""
+    values = {
+        name: getattr(alert, name)
+        for name in ("merchant", "rule", "severity", "card", "store", "window_start_at", "window_end_at", "evidence")
+    }
+    return Alert.objects.create(**{**values, "subject_key": f"other:{len(fields)}:{fields}", **fields})
+
+
+def test_managers_see_and_review_the_alerts_of_their_stores_only(world, clients):
+    manager = clients["manager"]
+    theirs = world.alpha.alert  # at the manager's store
+    other_store = _alert_like(theirs, store=world.alpha.second_store)
+    no_store = _alert_like(theirs, store=None)
+    about_themselves = _alert_like(theirs, user=world.manager)
+
+    page = manager.get(reverse(CHANGELIST))
+    assert page.status_code == 200
+    assert list(page.context["cl"].result_list) == [theirs]
+    for hidden in (other_store, no_store, about_themselves):
+        assert manager.get(_change_url(hidden)).status_code == 404
+        _action(manager, "confirm_alerts", hidden)
+        _action(manager, "dismiss_alerts", hidden, apply="1", reason="mine to hide")
+        hidden.refresh_from_db()
+        assert hidden.status == AlertStatus.OPEN
+    assert set(Alert.objects.filter(status=AlertStatus.OPEN)) >= {other_store, no_store, about_themselves}
+
+    assert manager.get(_change_url(theirs)).status_code == 200
+    _action(manager, "dismiss_alerts", theirs, apply="1", reason="Regular customer, checked the receipts")
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.status_changed_by) == (AlertStatus.DISMISSED, world.manager)
+    assert AdminAuditLog.objects.get(object_type="loyalty.Alert").actor == world.manager
+    # The owner sees all of them.
+    owner_page = clients["owner"].get(reverse(CHANGELIST))
+    assert {theirs, other_store, no_store, about_themselves} <= set(owner_page.context["cl"].result_list)
 
 
 def test_owner_dismisses_with_a_reason_and_it_is_audited(world, clients):
@@ -97,7 +126,13 @@ def test_dashboard_shows_the_owner_the_open_alert_count(world, clients):
     assert "1 open alert" in page and reverse(CHANGELIST) in page
     _action(clients["owner"], "confirm_alerts", world.alpha.alert)
     assert "0 open alerts" in clients["owner"].get(reverse("admin:index")).content.decode()
-    assert "open alert" not in clients["manager"].get(reverse("admin:index")).content.decode()
+    assert "open alert" not in clients["staff"].get(reverse("admin:index")).content.decode()
+
+
+def test_dashboard_counts_a_managers_alerts_only(world, clients):
+    _alert_like(world.alpha.alert, store=world.alpha.second_store)
+    assert "2 open alerts" in clients["owner"].get(reverse("admin:index")).content.decode()
+    assert "1 open alert" in clients["manager"].get(reverse("admin:index")).content.decode()
 
 
 def test_owner_deactivates_the_card_and_the_pin_from_the_alert_through_the_services(world, clients):
