@@ -163,3 +163,97 @@ def test_deactivating_from_another_merchants_alert_changes_nothing(world, client
     world.beta.card.refresh_from_db()
     world.beta.pin.refresh_from_db()
     assert world.beta.card.is_active and world.beta.pin.is_active
+
+
+# --- staff activity report -------------------------------------------------------------------------------------------
+
+ACTIVITY = "admin:loyalty_alert_staff_activity"
+ACTIVITY_CSV = "admin:loyalty_alert_staff_activity_export"
+
+
+def _activity_filters(**extra):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return {"first_day": str(today - timezone.timedelta(days=1)), "last_day": str(today), **extra}
+
+
+def _stamp(world, side, store, pin):
+    from loyalty.models import LoyaltyTransaction
+
+    card = side.card if store == side.store else side.second_store_card
+    return LoyaltyTransaction.objects.create(
+        card=card,
+        merchant=side.merchant,
+        store=store,
+        staff_pin=pin,
+        type=TransactionType.STAMP_EARNED,
+        stamps_delta=1,
+        stamp_balance_after=1,
+        points_balance_after=0,
+    )
+
+
+def test_owner_reads_the_staff_activity_and_exports_it_safely(world, clients):
+    from staff.models import StaffPin
+
+    StaffPin.objects.filter(pk=world.alpha.pin.pk).update(name="=HYPERLINK(1)")
+    _stamp(world, world.alpha, world.alpha.store, world.alpha.pin)
+    _stamp(world, world.beta, world.beta.store, world.beta.pin)
+
+    page = clients["owner"].get(reverse(ACTIVITY), _activity_filters())
+    assert page.status_code == 200
+    rows = page.context["rows"]
+    assert [row[1] for row in rows] == ["=HYPERLINK(1)"]  # the other merchant's barista is not there
+    assert reverse("admin:loyalty_alert_staff_activity") in clients["owner"].get(reverse(CHANGELIST)).content.decode()
+
+    export = clients["owner"].get(reverse(ACTIVITY_CSV), _activity_filters())
+    assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
+    lines = b"".join(export.streaming_content).decode().splitlines()
+    assert lines[0].startswith("day,staff,store,operations,stamps_earned")
+    assert len(lines) == 2 and ",'=HYPERLINK(1)," in lines[1]
+    assert AdminAuditLog.objects.filter(action="export", object_type="staff activity").exists()
+
+
+def test_a_manager_reads_the_activity_of_their_stores_only(world, clients):
+    from tests import factories
+
+    station_pin = factories.make_pin(world.alpha.second_store, pin="8765", name="Station barista")
+    _stamp(world, world.alpha, world.alpha.store, world.alpha.pin)
+    _stamp(world, world.alpha, world.alpha.second_store, station_pin)
+
+    page = clients["manager"].get(reverse(ACTIVITY), _activity_filters())
+    assert [row[1] for row in page.context["rows"]] == [world.alpha.pin.name]
+    owner_page = clients["owner"].get(reverse(ACTIVITY), _activity_filters())
+    assert len(owner_page.context["rows"]) == 2
+    # The other store of the merchant is not the manager's: a 404, like another merchant's.
+    for url in (ACTIVITY, ACTIVITY_CSV):
+        assert (
+            clients["manager"].get(reverse(url), _activity_filters(store=world.alpha.second_store.pk)).status_code
+            == 404
+        )
+    assert clients["staff"].get(reverse(ACTIVITY)).status_code in (302, 403)
+
+
+def test_every_alert_view_with_another_merchants_ids_is_a_404_or_nothing(world, clients):
+    other = world.beta.alert
+    Alert.objects.filter(pk=other.pk).update(staff_pin=world.beta.pin)
+    for who in ("owner", "manager"):
+        client = clients[who]
+        assert client.get(_change_url(other)).status_code == 404
+        assert client.get(reverse("admin:loyalty_alert_history", args=[other.pk])).status_code == 404
+        assert client.post(_change_url(other), {}).status_code == 404
+        for url in (ACTIVITY, ACTIVITY_CSV):
+            assert client.get(reverse(url), _activity_filters(store=world.beta.store.pk)).status_code == 404
+        listing = client.get(reverse(CHANGELIST), {"store__id__exact": world.beta.store.pk})
+        assert listing.status_code == 200 and list(listing.context["cl"].result_list) == []
+        for action in ("confirm_alerts", "deactivate_alert_cards", "deactivate_alert_staff_pins"):
+            _action(client, action, other)
+        _action(client, "dismiss_alerts", other, apply="1", reason="not mine")
+    other.refresh_from_db()
+    world.beta.card.refresh_from_db()
+    world.beta.pin.refresh_from_db()
+    assert other.status == AlertStatus.OPEN and world.beta.card.is_active and world.beta.pin.is_active
+    # A manager and another store's alert of the same merchant: 404 too.
+    station_alert = _alert_like(world.alpha.alert, store=world.alpha.second_store)
+    assert clients["manager"].get(_change_url(station_alert)).status_code == 404
