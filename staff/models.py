@@ -37,8 +37,13 @@ class Membership(TimestampedModel):
         help_text=_("Managers and staff work at these stores; owners at all."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    # The language of the back office at the user's last login: their e-mails (the alert digest) use it.
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("The daily alert e-mail reaches them in this language."),
+    )
 
     objects = TenantQuerySet.as_manager()
 

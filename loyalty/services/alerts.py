@@ -82,7 +82,7 @@ STAFF_OPERATION_TYPES = (
 )
 
 
-def _day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+def day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
     """A local calendar day as an aware [start, end) pair; 23 or 25 hours long on DST changes."""
     return (
         datetime.combine(day, time.min, tzinfo=zone),
@@ -90,7 +90,7 @@ def _day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]
     )
 
 
-def _merchant_zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
+def merchant_zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
     """The zone of the merchant's first store: where its 7-day staff windows start and end."""
     zone_name = Store.objects.for_merchant(merchant).order_by("pk").values_list("timezone", flat=True).first()
     return zoneinfo.ZoneInfo(zone_name or settings.TIME_ZONE)
@@ -118,7 +118,7 @@ def _busy_cards(*, merchant: Merchant, rules: MerchantSettings, since: datetime,
         zone = zoneinfo.ZoneInfo(zone_name)
         day, last_day = since.astimezone(zone).date(), now.astimezone(zone).date()
         while day <= last_day:
-            start, end = _day_bounds(day, zone)
+            start, end = day_bounds(day, zone)
             rows = LoyaltyTransaction.objects.filter(
                 merchant=merchant, type__in=EARNING_TYPES, store_id__in=store_ids, created_at__gte=start
             ).filter(created_at__lt=end, created_at__lte=now)
@@ -158,7 +158,7 @@ def _out_of_hours(*, merchant: Merchant, rules: MerchantSettings, since: datetim
         zone = zoneinfo.ZoneInfo(zone_name)
         day, last_day = since.astimezone(zone).date(), now.astimezone(zone).date()
         while day <= last_day:
-            start, end = _day_bounds(day, zone)
+            start, end = day_bounds(day, zone)
             closed = out_of_hours_filter(hours=zone_hours, start=start, end=min(end, now + timedelta(microseconds=1)))
             day += timedelta(days=1)
             if closed is None:
@@ -224,10 +224,10 @@ def _large_adjustments(*, merchant: Merchant, rules: MerchantSettings, since: da
 
 
 def _staff_window(*, merchant: Merchant, now: datetime) -> tuple[datetime, datetime]:
-    zone = _merchant_zone(merchant)
+    zone = merchant_zone(merchant)
     today = now.astimezone(zone).date()
-    start, _ = _day_bounds(today - timedelta(days=STAFF_WINDOW_DAYS - 1), zone)
-    _, end = _day_bounds(today, zone)
+    start, _ = day_bounds(today - timedelta(days=STAFF_WINDOW_DAYS - 1), zone)
+    _, end = day_bounds(today, zone)
     return start, end
 
 

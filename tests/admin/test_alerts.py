@@ -257,3 +257,14 @@ def test_every_alert_view_with_another_merchants_ids_is_a_404_or_nothing(world, 
     # A manager and another store's alert of the same merchant: 404 too.
     station_alert = _alert_like(world.alpha.alert, store=world.alpha.second_store)
     assert clients["manager"].get(_change_url(station_alert)).status_code == 404
+
+
+def test_an_owner_sets_a_managers_email_language(world, clients):
+    membership = world.manager_membership
+    url = reverse("admin:staff_membership_change", args=[membership.pk])
+    form = {"role": "manager", "stores": [world.alpha.store.pk], "language": "de", "is_active": "on"}
+    assert clients["owner"].post(url, form).status_code == 302
+    membership.refresh_from_db()
+    assert membership.language == "de"
+    entry = AdminAuditLog.objects.get(object_type="staff.Membership", action="change")
+    assert entry.changes == {"language": ["en", "de"]}
