@@ -39,6 +39,7 @@ skipped while an alert of the same rule and subject has a window that
 overlaps the new one.
 """
 
+import logging
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ from loyalty.models import (
 from loyalty.selectors.alerts import alerts_visible_to
 from loyalty.selectors.opening_hours import out_of_hours_filter, store_hours_for_merchant
 from loyalty.selectors.settings import merchant_settings_get
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_LOOKBACK = timedelta(days=1)
 STAFF_WINDOW_DAYS = 7
@@ -330,45 +333,66 @@ def _staff_favourites(*, merchant: Merchant, rules: MerchantSettings, now: datet
     return found
 
 
-def _pin_lockouts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
-    """The PIN and store lockouts of the PIN guard that were in force during the lookback.
+def _lockout_alerts(*, merchant: Merchant, rules: MerchantSettings, lockouts) -> list[Alert]:
+    """One alert per lockout, and one per store and local day once the store's lockouts of that day reach N."""
+    from staff.models import PinLockout  # staff depends on loyalty's models; import late
 
-    A lockout is state, not history: its ``locked_until`` names it, so each
-    lockout is one finding, but one that an owner lifts ("unlock") before the
-    next run, or that is followed by another before it, is not seen.
-    """
-    from staff.models import StaffPin, StorePinGuard  # staff depends on loyalty's models; import late
-
-    window = timedelta(minutes=rules.effective_pin_lockout_minutes)
-    found = []
-    for pin in StaffPin.objects.for_merchant(merchant).filter(locked_until__gt=since).order_by("pk"):
+    found, store_days = [], set()
+    for lockout in lockouts:
+        locked = "pin" if lockout.staff_pin_id else "store"
         found.append(
             Alert(
                 merchant=merchant,
                 rule=AlertRule.PIN_GUESSING,
                 severity=AlertSeverity.HIGH,
-                staff_pin_id=pin.pk,
-                store_id=pin.store_id,
-                subject_key=f"pin:{pin.pk}",
-                window_start_at=pin.locked_until - window,
-                window_end_at=pin.locked_until,
-                evidence={"locked": "pin", "failed_attempts": pin.failed_attempts},
+                staff_pin_id=lockout.staff_pin_id,
+                store_id=lockout.store_id,
+                subject_key=f"pin:{lockout.staff_pin_id}" if lockout.staff_pin_id else f"store:{lockout.store_id}",
+                window_start_at=lockout.locked_at,
+                window_end_at=lockout.locked_until,
+                evidence={"locked": locked, "failed_attempts": lockout.failed_attempts},
             )
         )
-    for guard in StorePinGuard.objects.for_merchant(merchant).filter(locked_until__gt=since).order_by("pk"):
-        found.append(
-            Alert(
-                merchant=merchant,
-                rule=AlertRule.PIN_GUESSING,
-                severity=AlertSeverity.HIGH,
-                store_id=guard.store_id,
-                subject_key=f"store:{guard.store_id}",
-                window_start_at=guard.locked_until - window,
-                window_end_at=guard.locked_until,
-                evidence={"locked": "store", "failed_attempts": guard.failed_attempts},
+        if not lockout.staff_pin_id:
+            zone = lockout.store.zone
+            store_days.add((lockout.store_id, zone.key, lockout.locked_at.astimezone(zone).date()))
+    for store_id, zone_name, day in sorted(store_days):
+        start, end = day_bounds(day, zoneinfo.ZoneInfo(zone_name))
+        times = PinLockout.objects.filter(
+            store_id=store_id, staff_pin__isnull=True, locked_at__gte=start, locked_at__lt=end
+        ).count()
+        if times >= rules.alert_store_lockouts_per_day:
+            found.append(
+                Alert(
+                    merchant=merchant,
+                    rule=AlertRule.PIN_GUESSING,
+                    severity=AlertSeverity.HIGH,
+                    store_id=store_id,
+                    subject_key=f"store:{store_id}:lockouts",
+                    window_start_at=start,
+                    window_end_at=end,
+                    evidence={"lockouts": times, "limit": rules.alert_store_lockouts_per_day},
+                )
             )
-        )
     return found
+
+
+def _pin_lockouts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    """The PIN guard's lockouts (``staff.models.PinLockout``) in force during the lookback.
+
+    Each is raised the moment it happens (:func:`alerts_lockout_raise`); the
+    detector catches up on any whose raise did not run (a crash between the
+    commit and the raise).
+    """
+    from staff.models import PinLockout  # staff depends on loyalty's models; import late
+
+    lockouts = (
+        PinLockout.objects.for_merchant(merchant)
+        .filter(locked_until__gt=since, locked_at__lte=now)
+        .select_related("store")
+        .order_by("locked_at", "pk")
+    )
+    return _lockout_alerts(merchant=merchant, rules=rules, lockouts=lockouts)
 
 
 def _enrollment_bursts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
@@ -468,6 +492,11 @@ def alerts_detect(
         found += _pin_lockouts(merchant=merchant, rules=rules, since=since, now=now)
     if rules.alert_enrollment_burst_enabled:
         found += _enrollment_bursts(merchant=merchant, rules=rules, since=since, now=now)
+    return _insert_new(merchant=merchant, found=found, now=now)
+
+
+def _insert_new(*, merchant: Merchant, found: list[Alert], now: datetime) -> list[Alert]:
+    """Insert the findings not raised before; the alerts this call created."""
     if not found:
         return []
     existing = set(
@@ -491,6 +520,30 @@ def alerts_detect(
         )
         if _finding_key(alert) in keys
     ]
+
+
+def alerts_lockout_raise(*, lockout_id: int) -> list[Alert]:
+    """Raise the alerts of one PIN guard lockout as it happens (``staff.services.pins``, after its commit).
+
+    Never slows the till beyond its own few statements, and never fails it:
+    what goes wrong here is logged, and the next detector run catches up.
+    """
+    from staff.models import PinLockout  # staff depends on loyalty's models; import late
+
+    try:
+        with transaction.atomic():
+            lockout = PinLockout.objects.select_related("store__merchant").filter(pk=lockout_id).first()
+            if lockout is None:
+                return []
+            merchant = lockout.store.merchant
+            rules = merchant_settings_get(merchant=merchant)
+            if not rules.alert_pin_guessing_enabled:
+                return []
+            found = _lockout_alerts(merchant=merchant, rules=rules, lockouts=[lockout])
+            return _insert_new(merchant=merchant, found=found, now=timezone.now())
+    except Exception:  # an alert must never turn a refused PIN into a server error
+        logger.exception("alerts.lockout_raise_failed", extra={"lockout_id": lockout_id})
+        return []
 
 
 @dataclass(frozen=True)

@@ -532,3 +532,63 @@ def test_out_of_hours_reads_only_its_merchant(shop):
     earnings(factories.make_card(other_store), other_store, 3)
     assert alerts_detect(merchant=shop.merchant, now=NOW) == []
     assert len(alerts_detect(merchant=other_store.merchant, now=NOW)) == 1
+
+
+def _store_guesses(store, times, *, at):
+    from loyalty.exceptions import LoyaltyError
+    from staff.services.pins import pin_verify
+
+    for attempt in range(times):
+        with pytest.raises(LoyaltyError):
+            pin_verify(store=store, pin="0000", now=at + timedelta(seconds=attempt))
+
+
+def test_a_lockout_raises_its_alert_as_it_happens(shop, django_capture_on_commit_callbacks):
+    from staff.models import PinLockout
+
+    configure(shop, pin_max_failed_attempts=3, pin_lockout_minutes=15)
+    with django_capture_on_commit_callbacks(execute=True):
+        _store_guesses(shop, 2, at=NOW)
+    assert not Alert.objects.exists() and not PinLockout.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _store_guesses(shop, 1, at=NOW + timedelta(seconds=5))
+
+    lockout = PinLockout.objects.get()
+    alert = Alert.objects.get()
+    assert (alert.rule, alert.subject_key, alert.store) == (AlertRule.PIN_GUESSING, f"store:{shop.pk}", shop)
+    assert (alert.window_start_at, alert.window_end_at) == (lockout.locked_at, lockout.locked_until)
+    # The detector's catch-up finds the same finding: nothing new.
+    assert alerts_detect(merchant=shop.merchant, now=NOW + timedelta(minutes=1)) == []
+
+
+def test_repeated_store_lockouts_in_one_local_day(shop, django_capture_on_commit_callbacks):
+    configure(shop, pin_max_failed_attempts=3, pin_lockout_minutes=15, alert_store_lockouts_per_day=3)
+
+    def lockout_at(hour, minute=0):
+        with django_capture_on_commit_callbacks(execute=True):
+            _store_guesses(shop, 3, at=datetime(2025, 3, 13, hour, minute, tzinfo=UTC))
+
+    lockout_at(20)
+    lockout_at(21)
+    assert not Alert.objects.filter(subject_key__endswith=":lockouts").exists()  # two: below the setting
+
+    lockout_at(22)  # Thursday's third (23:00 in Luxembourg)
+
+    repeated = Alert.objects.get(subject_key=f"store:{shop.pk}:lockouts")
+    assert repeated.evidence == {"lockouts": 3, "limit": 3}
+    assert (repeated.window_start_at, repeated.window_end_at) == (
+        datetime(2025, 3, 12, 23, 0, tzinfo=UTC),
+        datetime(2025, 3, 13, 23, 0, tzinfo=UTC),
+    )
+    lockout_at(22, 30)  # a fourth the same day: no second alert
+    lockout_at(23, 30)  # Friday 00:30 in Luxembourg: Friday's first
+    assert Alert.objects.filter(subject_key=f"store:{shop.pk}:lockouts").count() == 1
+    assert Alert.objects.filter(subject_key=f"store:{shop.pk}").count() == 5  # one per lockout
+
+
+def test_lockout_alerts_follow_the_off_switch(shop, django_capture_on_commit_callbacks):
+    configure(shop, pin_max_failed_attempts=3, alert_pin_guessing_enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        _store_guesses(shop, 3, at=NOW)
+    assert not Alert.objects.exists()
