@@ -20,8 +20,7 @@ Rules (thresholds and off switches in ``MerchantSettings``):
   the 7 store-local days ending today, with at least a minimum of operations.
 * staff favourite: a staff member who gave more than X% of their earning
   operations of the last 7 store-local days to one card, over a minimum.
-* out of hours: a staff member (or, without one, the store) who made more
-  than N earning operations (default 0: any) at a store while it was
+* out of hours: a staff member who made more than N earning operations (default 0: any) at a store while it was
   closed by its opening hours (``StoreOpeningHours``), in one store-local
   day; one alert per store, staff member and day. A store without opening
   hours is never judged.
@@ -175,18 +174,16 @@ def _out_of_hours(*, merchant: Merchant, rules: MerchantSettings, since: datetim
             )
             for entry in grouped:
                 key = _staff_key(entry["staff_pin_id"], entry["acting_user_id"])
-                subject_rows = rows.filter(store_id=entry["store_id"])
                 if key is None:
-                    subject_rows = subject_rows.filter(staff_pin__isnull=True, acting_user__isnull=True)
-                else:
-                    subject_rows = _staff_rows(subject_rows, key)
+                    continue  # the system (imports): nobody to hold accountable
+                subject_rows = _staff_rows(rows.filter(store_id=entry["store_id"]), key)
                 found.append(
                     Alert(
                         merchant=merchant,
                         rule=AlertRule.OUT_OF_HOURS,
                         severity=AlertSeverity.MEDIUM,
                         store_id=entry["store_id"],
-                        subject_key=f"store:{entry['store_id']}" + (f":{key}" if key else ""),
+                        subject_key=f"store:{entry['store_id']}:{key}",
                         window_start_at=start,
                         window_end_at=end,
                         evidence={
@@ -194,7 +191,7 @@ def _out_of_hours(*, merchant: Merchant, rules: MerchantSettings, since: datetim
                             "limit": limit,
                             "transaction_ids": _ids(subject_rows),
                         },
-                        **(_staff_subject_fields(key) if key else {}),
+                        **_staff_subject_fields(key),
                     )
                 )
     return found

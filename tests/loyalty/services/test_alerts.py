@@ -466,20 +466,23 @@ def test_out_of_hours_default_fires_on_the_first_operation_and_not_inside_hours(
     only_rule(shop, "out_of_hours")
     _hours(shop, (3, time(8), time(15)))  # NOW (14:00 local) is inside
     card = factories.make_card(shop)
-    earnings(card, shop, 4, start=NOW - timedelta(hours=1))
+    pin = factories.make_pin(shop, pin="5555")
+    earnings(card, shop, 4, pin=pin, start=NOW - timedelta(hours=1))
     assert alerts_detect(merchant=shop.merchant, now=NOW) == []
 
-    late = earnings(card, shop, 1, start=datetime(2025, 3, 13, 14, 30, tzinfo=UTC))  # 15:30 local
+    late = earnings(card, shop, 1, pin=pin, start=datetime(2025, 3, 13, 14, 30, tzinfo=UTC))  # 15:30 local
+    earnings(card, shop, 2, start=datetime(2025, 3, 13, 14, 40, tzinfo=UTC))  # by nobody (an import): not judged
     created = alerts_detect(merchant=shop.merchant, now=NOW + timedelta(hours=2))
     assert [(alert.subject_key, alert.evidence["transaction_ids"]) for alert in created] == [
-        (f"store:{shop.pk}", [late[0].pk])  # no PIN nor user: the store itself
+        (f"store:{shop.pk}:pin:{pin.pk}", [late[0].pk])
     ]
 
 
 def test_out_of_hours_is_silent_for_a_store_without_hours_and_when_switched_off(shop):
     only_rule(shop, "out_of_hours")
     card = factories.make_card(shop)
-    earnings(card, shop, 3, start=datetime(2025, 3, 13, 2, 0, tzinfo=UTC))  # 03:00 local: but no hours at all
+    pin = factories.make_pin(shop, pin="5555")
+    earnings(card, shop, 3, pin=pin, start=datetime(2025, 3, 13, 2, 0, tzinfo=UTC))  # 03:00 local, but no hours
     assert alerts_detect(merchant=shop.merchant, now=NOW) == []
 
     _hours(shop, (3, time(8), time(18)))
@@ -514,8 +517,9 @@ def test_out_of_hours_on_the_fall_back_night(shop):
     only_rule(shop, "out_of_hours")
     _hours(shop, (5, time(18), time(2, 30)))
     card = factories.make_card(shop)
-    first_pass = earnings(card, shop, 1, start=datetime(2025, 10, 26, 0, 15, tzinfo=UTC))  # 02:15 CEST: open
-    repeated = earnings(card, shop, 1, start=datetime(2025, 10, 26, 1, 15, tzinfo=UTC))  # 02:15 CET: closed
+    pin = factories.make_pin(shop, pin="5555")
+    first_pass = earnings(card, shop, 1, pin=pin, start=datetime(2025, 10, 26, 0, 15, tzinfo=UTC))  # 02:15 CEST: open
+    repeated = earnings(card, shop, 1, pin=pin, start=datetime(2025, 10, 26, 1, 15, tzinfo=UTC))  # 02:15 CET: closed
 
     created = alerts_detect(merchant=shop.merchant, now=datetime(2025, 10, 26, 2, 0, tzinfo=UTC))
 
@@ -529,7 +533,7 @@ def test_out_of_hours_reads_only_its_merchant(shop):
     other_store = factories.make_store(factories.make_merchant("Other", slug="other-hours"), code="other-hours")
     factories.make_program(other_store.merchant)
     _hours(other_store, (3, time(8), time(9)))
-    earnings(factories.make_card(other_store), other_store, 3)
+    earnings(factories.make_card(other_store), other_store, 3, pin=factories.make_pin(other_store, pin="5555"))
     assert alerts_detect(merchant=shop.merchant, now=NOW) == []
     assert len(alerts_detect(merchant=other_store.merchant, now=NOW)) == 1
 
