@@ -438,22 +438,27 @@ def _device_passes(device: str) -> int:
     return AppleDeviceRegistration.objects.filter(device_library_identifier=device).count()
 
 
-def main(argv=None) -> int:
+def main_on_dataset(section_run: Callable[[], list[Figure]], argv=None, *, description: str) -> int:
+    """Run one scale section on its own: the data set first if missing, then its figures and their plans."""
     from bench.dataset import configure, database_from_argv
 
-    args = database_from_argv(argv, description="Section 5 of the bench on the data set (made first if missing).")
+    args = database_from_argv(argv, description=description)
     configure(args.database)
     from bench import dataset
     from bench.report import markdown
 
     dataset.generate(progress=True, **(dataset.QUICK_SIZE if args.quick else {}))
-    figures = run()
+    figures = section_run()
     print(markdown(figures))
     print("\n" + ledger_index_table(figures[-1]))
     for figure in figures:
         for plan in figure.extra.get("plans", ()):
             print(f"\n{figure.name}: {'; '.join(plan['scans'])}\n  {plan['sql'][:300]}", file=sys.stderr)
     return 1 if any(figure.passed is False for figure in figures) else 0
+
+
+def main(argv=None) -> int:
+    return main_on_dataset(run, argv, description="Section 5 of the bench on the data set (made first if missing).")
 
 
 if __name__ == "__main__":

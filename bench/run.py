@@ -2,7 +2,8 @@
 
 1. till throughput (gunicorn, 2 workers; load generator in another process);
 2. PIN cost (1 vs 50 PINs vs one bcrypt check); 3. one hot card;
-4. pass generation vs a bare signature; 5. reads on a million-row data set;
+4. pass generation vs a bare signature; 5. reads on a million-row data set,
+and the fraud-alert detector on it (bench/alerts.py);
 6. memory (gunicorn worker, CSV export of the million rows).
 
 Writes bench/results/latest.json and prints a Markdown table. Exit status 1
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     )
 
     if not args.skip_scale:
-        from bench import dataset, export_memory, reads
+        from bench import alerts, dataset, export_memory, reads
 
         size = dataset.QUICK_SIZE if args.quick else {}
         generated = dataset.generate(progress=True, **size)
@@ -89,6 +90,7 @@ def main(argv=None) -> int:
                              if key != "seconds" and isinstance(value, int)),
         ))
         figures += reads.run()
+        figures += alerts.run()
         figures += export_memory.run()
 
     table = markdown(figures)

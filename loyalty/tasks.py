@@ -2,7 +2,8 @@
 
 The periodic ones are scheduled by django-celery-beat (migrations
 ``loyalty/0005_periodic_tasks``, ``loyalty/0009_prune_idempotency_keys_task``,
-``loyalty/0011_detect_alerts_task`` and ``loyalty/0013_start_due_campaigns_task``) under the names given here.
+``loyalty/0011_detect_alerts_task``, ``loyalty/0013_start_due_campaigns_task`` and
+``loyalty/0016_alert_hours_digest``) under the names given here.
 """
 
 import logging
@@ -11,6 +12,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
+from loyalty.services.alert_digests import alert_digests_send
 from loyalty.services.alerts import alerts_detect_all
 from loyalty.services.campaigns import CAMPAIGN_EMAIL_MAX_ATTEMPTS, campaign_send, campaigns_due_start
 from loyalty.services.idempotency import idempotency_records_prune
@@ -88,6 +90,14 @@ def detect_alerts() -> dict:
     result = alerts_detect_all()
     logger.info("alerts.detected", extra={"merchants": result.merchants, "alerts": result.alerts})
     return {"merchants": result.merchants, "alerts": result.alerts}
+
+
+@shared_task(name="loyalty.send_alert_digests", ignore_result=True)
+def send_alert_digests() -> dict:
+    """Hourly: yesterday's new alerts to each owner and manager once their merchant's 07:00 has passed; once a day."""
+    result = alert_digests_send()
+    logger.info("alerts.digests", extra={"merchants": result.merchants, "emails": result.emails, "failed": result.failed})
+    return {"merchants": result.merchants, "emails": result.emails, "failed": result.failed}
 
 
 def campaign_retry_countdown_seconds(retries: int) -> int:

@@ -41,7 +41,20 @@ from staff.services.tokens import token_revoke, token_state, tokens_with_access
 # --- Memberships -------------------------------------------------------------------------------
 
 
-class MembershipInviteForm(forms.ModelForm):
+# The language of the e-mails the back office sends them (the daily alert digest).
+AUDITED_MEMBERSHIP_FIELDS = ("role", "stores", "language", "is_active")
+
+
+class _LanguageOptional:
+    """Left out of a form (a script, an older page), the language stays as it is (new: the site's default)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "language" in self.fields:
+            self.fields["language"].required = False
+
+
+class MembershipInviteForm(_LanguageOptional, forms.ModelForm):
     username = forms.CharField(label=_("User name"), max_length=150)
     email = forms.EmailField(label=_("E-mail"), required=False)
     password1 = forms.CharField(
@@ -56,7 +69,7 @@ class MembershipInviteForm(forms.ModelForm):
 
     class Meta:
         model = Membership
-        fields = ("merchant", "role", "stores")
+        fields = ("merchant", "role", "stores", "language")
         widgets = {"stores": forms.CheckboxSelectMultiple}
 
     def clean(self):
@@ -66,10 +79,10 @@ class MembershipInviteForm(forms.ModelForm):
         return cleaned
 
 
-class MembershipChangeForm(forms.ModelForm):
+class MembershipChangeForm(_LanguageOptional, forms.ModelForm):
     class Meta:
         model = Membership
-        fields = ("role", "stores", "is_active")
+        fields = ("role", "stores", "language", "is_active")
         widgets = {"stores": forms.CheckboxSelectMultiple}
 
 
@@ -90,9 +103,9 @@ class MembershipAdmin(MerchantScopedAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            fields = ["merchant", "username", "email", "role", "stores", "password1", "password2"]
+            fields = ["merchant", "username", "email", "role", "stores", "language", "password1", "password2"]
         else:
-            fields = ["user", "merchant", "role", "stores", "is_active"]
+            fields = ["user", "merchant", "role", "stores", "language", "is_active"]
         if not back_office_user(request).is_platform_admin:
             fields.remove("merchant")
         return [(None, {"fields": fields})]
@@ -142,6 +155,7 @@ class MembershipAdmin(MerchantScopedAdmin):
                 role=data["role"],
                 stores=data["stores"],
                 password=data["password1"],
+                language=data.get("language") or None,
             )
             adopt_saved(obj, membership)
             audit(
@@ -149,15 +163,20 @@ class MembershipAdmin(MerchantScopedAdmin):
                 action="create",
                 obj=membership,
                 summary=f"membership of {membership.user} as {membership.role}",
-                changes=changes_between({}, field_values(membership, ("role", "stores", "is_active"))),
+                changes=changes_between({}, field_values(membership, AUDITED_MEMBERSHIP_FIELDS)),
             )
             return
         before_row = Membership.objects.get(pk=obj.pk)
-        before = field_values(before_row, ("role", "stores", "is_active"))
+        before = field_values(before_row, AUDITED_MEMBERSHIP_FIELDS)
         result = membership_update(
-            actor=actor, membership=before_row, role=data["role"], stores=data["stores"], is_active=data["is_active"]
+            actor=actor,
+            membership=before_row,
+            role=data["role"],
+            stores=data["stores"],
+            is_active=data["is_active"],
+            language=data.get("language") or None,
         )
-        changes = changes_between(before, field_values(result.membership, ("role", "stores", "is_active")))
+        changes = changes_between(before, field_values(result.membership, AUDITED_MEMBERSHIP_FIELDS))
         if changes:
             audit(
                 request,

@@ -37,6 +37,13 @@ class Membership(TimestampedModel):
         help_text=_("Managers and staff work at these stores; owners at all."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("The daily alert e-mail reaches them in this language."),
+    )
 
     objects = TenantQuerySet.as_manager()
 
@@ -141,6 +148,30 @@ class StorePinFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["store", "failed_at"], name="storepinfailure_store_at_idx")]
+
+
+class PinLockout(models.Model):
+    """One lockout of the PIN guard, kept as history (the guard's ``locked_until`` is only the latest).
+
+    ``staff_pin`` is empty for a store lockout (the store's window filled) and
+    names the PIN for a PIN lockout (the failures that named it). The fraud
+    alerts read it: each lockout, and a store locked out again and again in
+    one day.
+    """
+
+    MERCHANT_LOOKUP = "store__merchant"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    staff_pin = models.ForeignKey(StaffPin, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    failed_attempts = models.PositiveIntegerField()
+    locked_at = models.DateTimeField()
+    locked_until = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["store", "locked_at"], name="pinlockout_store_at_idx")]
 
 
 class ApiToken(models.Model):

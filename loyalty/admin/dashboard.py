@@ -59,8 +59,10 @@ def dashboard_context(request) -> dict:
         "stats": stats,
         "store_rows": stores,
         "charts": _charts(stats["daily"]),
-        # Owners only, like the Alerts page (their group holds the permission).
+        # Those the Alerts page shows this user (owners: all; managers: their stores').
         "open_alerts": (
-            alerts_open_count(merchant=who.merchant) if request.user.has_perm("loyalty.view_alert") else None
+            alerts_open_count(merchant=who.merchant, user=who.user, role=who.role)
+            if request.user.has_perm("loyalty.view_alert")
+            else None
         ),
     }

@@ -23,6 +23,7 @@ from django.http import Http404, HttpResponseRedirect
 from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import LoyaltyError
 from loyalty.models import Merchant
+from loyalty.selectors.alerts import alerts_visible_to
 from loyalty.selectors.cards import cards_manageable_by
 from loyalty.services.audit import audit_record, changes_between
 from loyalty_site.http import client_ip
@@ -43,6 +44,7 @@ MANAGER_STORE_LOOKUPS = {
 # manager's token and the back office never disagree about a card.
 MANAGER_RULES = {
     "loyalty.loyaltycard": cards_manageable_by,
+    "loyalty.alert": alerts_visible_to,
 }
 
 

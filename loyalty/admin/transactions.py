@@ -32,7 +32,7 @@ EXPORT_COLUMNS = (
 )
 
 
-class _Echo:
+class Echo:
     """A file-like object whose write() hands the line back, so the CSV writer can feed a stream."""
 
     def write(self, value):
@@ -45,7 +45,7 @@ def csv_rows(queryset):
     Notes, order references and PIN names come from tills and scanner apps: the
     writer turns a text that a spreadsheet would run as a formula into text.
     """
-    writer = SafeCsvWriter(_Echo())
+    writer = SafeCsvWriter(Echo())
     yield writer.writerow([name for name, _lookup in EXPORT_COLUMNS])
     lookups = [lookup for _name, lookup in EXPORT_COLUMNS]
     for values in queryset.values_list(*lookups).iterator(chunk_size=EXPORT_CHUNK_SIZE):

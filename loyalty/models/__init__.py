@@ -1,4 +1,4 @@
-from .alerts import Alert, AlertRule, AlertSeverity, AlertStatus
+from .alerts import Alert, AlertDigestSent, AlertRule, AlertSeverity, AlertStatus
 from .audit import AdminAuditLog
 from .base import TenantQuerySet, TimestampedModel
 from .campaigns import (
@@ -12,12 +12,13 @@ from .campaigns import (
 from .cards import LoyaltyCard
 from .idempotency import IdempotencyRecord
 from .programs import MAX_PURCHASE_CENTS, PROGRAM_BOUNDS, LoyaltyType, Program, Reward, program_bounds
-from .tenancy import Customer, Merchant, MerchantSettings, Store
+from .tenancy import Customer, Merchant, MerchantSettings, Store, StoreOpeningHours, Weekday
 from .transactions import ImmutableRowError, LoyaltyTransaction, TransactionType
 
 __all__ = [
     "AdminAuditLog",
     "Alert",
+    "AlertDigestSent",
     "AlertRule",
     "AlertSeverity",
     "AlertStatus",
@@ -40,8 +41,10 @@ __all__ = [
     "Program",
     "Reward",
     "Store",
+    "StoreOpeningHours",
     "TenantQuerySet",
     "TimestampedModel",
     "TransactionType",
+    "Weekday",
     "program_bounds",
 ]

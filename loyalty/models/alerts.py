@@ -104,3 +104,25 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"{self.get_rule_display()} #{self.pk}"
+
+
+class AlertDigestSent(models.Model):
+    """The daily alert e-mail of one recipient for one day: claimed (inserted) before it is sent.
+
+    The unique (user, day) key is what makes the hourly digest job send each
+    recipient at most one e-mail per day, however many runs overlap.
+    """
+
+    MERCHANT_LOOKUP = "merchant"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="The merchant-local day whose alerts the e-mail lists.")
+    alerts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="alert_digest_one_per_user_day")]

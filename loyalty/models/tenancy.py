@@ -70,6 +70,47 @@ class Store(TimestampedModel):
         return zoneinfo.ZoneInfo(self.timezone)
 
 
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class StoreOpeningHours(models.Model):
+    """One opening range of a store on one weekday, in the store's wall-clock time.
+
+    A day may have several ranges (lunch break); a weekday without a range
+    is a closed day. ``closes`` at or before ``opens`` ends on the next day
+    (18:00–02:00 is a night that ends at 2 a.m.; 00:00–00:00 is all day).
+    A store with no range at all has no opening hours: the out-of-hours
+    alert says nothing about it.
+    """
+
+    MERCHANT_LOOKUP = "store__merchant"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="opening_hours", verbose_name=_("store"))
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"), help_text=_("At or before the opening time: the next day."))
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["store", "weekday", "opens"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "weekday", "opens"], name="store_hours_one_range_per_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
 class Customer(TimestampedModel):
     """A person enrolled with one merchant; the same customer at all its stores."""
 
@@ -184,6 +225,31 @@ class MerchantSettings(TimestampedModel):
         default=10,
         validators=[MinValueValidator(1)],
         help_text=_("Staff members with fewer earning operations in 7 days are not judged."),
+    )
+
+    alert_out_of_hours_enabled = models.BooleanField(
+        _("alert: out of hours"),
+        default=True,
+        help_text=_("Only for stores with opening hours; a store without any is never judged."),
+    )
+    alert_out_of_hours_max_operations = models.PositiveSmallIntegerField(
+        _("out of hours: earning operations allowed per day"),
+        default=0,
+        help_text=_(
+            "An alert when a staff member makes more earning operations than this outside a store's opening hours "
+            "in one store-local day."
+        ),
+    )
+    alert_store_lockouts_per_day = models.PositiveSmallIntegerField(
+        _("PIN guessing: store lockouts in one day"),
+        default=3,
+        validators=[MinValueValidator(2)],
+        help_text=_("A further alert when one store has been locked out this many times in one store-local day."),
+    )
+    alert_digest_enabled = models.BooleanField(
+        _("daily alert e-mail"),
+        default=True,
+        help_text=_("At 07:00 every morning, owners and managers get yesterday's new alerts (nothing when none)."),
     )
 
     objects = TenantQuerySet.as_manager()

@@ -20,8 +20,15 @@ Rules (thresholds and off switches in ``MerchantSettings``):
   the 7 store-local days ending today, with at least a minimum of operations.
 * staff favourite: a staff member who gave more than X% of their earning
   operations of the last 7 store-local days to one card, over a minimum.
+* out of hours: a staff member who made more than N earning operations (default 0: any) at a store while it was
+  closed by its opening hours (``StoreOpeningHours``), in one store-local
+  day; one alert per store, staff member and day. A store without opening
+  hours is never judged.
 * PIN guessing: a staff PIN or a whole store locked out by the PIN guard
-  (``staff.services.pins``); one alert per lockout.
+  (``staff.services.pins``); one alert per lockout, raised as the lockout
+  happens (after its commit) and caught up by the detector; and a store
+  locked out N times (default 3) in one store-local day, one alert per
+  store and day.
 * enrollment burst: more than N cards enrolled from one IP address at one
   store within one clock hour (UTC), whatever the channel (pages, public
   API, till); one alert per store, address and hour.
@@ -31,6 +38,7 @@ skipped while an alert of the same rule and subject has a window that
 overlaps the new one.
 """
 
+import logging
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -55,7 +63,11 @@ from loyalty.models import (
     Store,
     TransactionType,
 )
+from loyalty.selectors.alerts import alerts_visible_to
+from loyalty.selectors.opening_hours import out_of_hours_filter, store_hours_for_merchant
 from loyalty.selectors.settings import merchant_settings_get
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_LOOKBACK = timedelta(days=1)
 STAFF_WINDOW_DAYS = 7
@@ -72,7 +84,7 @@ STAFF_OPERATION_TYPES = (
 )
 
 
-def _day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+def day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
     """A local calendar day as an aware [start, end) pair; 23 or 25 hours long on DST changes."""
     return (
         datetime.combine(day, time.min, tzinfo=zone),
@@ -80,7 +92,7 @@ def _day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]
     )
 
 
-def _merchant_zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
+def merchant_zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
     """The zone of the merchant's first store: where its 7-day staff windows start and end."""
     zone_name = Store.objects.for_merchant(merchant).order_by("pk").values_list("timezone", flat=True).first()
     return zoneinfo.ZoneInfo(zone_name or settings.TIME_ZONE)
@@ -108,7 +120,7 @@ def _busy_cards(*, merchant: Merchant, rules: MerchantSettings, since: datetime,
         zone = zoneinfo.ZoneInfo(zone_name)
         day, last_day = since.astimezone(zone).date(), now.astimezone(zone).date()
         while day <= last_day:
-            start, end = _day_bounds(day, zone)
+            start, end = day_bounds(day, zone)
             rows = LoyaltyTransaction.objects.filter(
                 merchant=merchant, type__in=EARNING_TYPES, store_id__in=store_ids, created_at__gte=start
             ).filter(created_at__lt=end, created_at__lte=now)
@@ -134,6 +146,54 @@ def _busy_cards(*, merchant: Merchant, rules: MerchantSettings, since: datetime,
                     )
                 )
             day += timedelta(days=1)
+    return found
+
+
+def _out_of_hours(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    limit = rules.alert_out_of_hours_max_operations
+    hours = store_hours_for_merchant(merchant=merchant)
+    zones = defaultdict(dict)
+    for store_id, store_hours in hours.items():
+        zones[store_hours.zone.key][store_id] = store_hours
+    found = []
+    for zone_name, zone_hours in zones.items():
+        zone = zoneinfo.ZoneInfo(zone_name)
+        day, last_day = since.astimezone(zone).date(), now.astimezone(zone).date()
+        while day <= last_day:
+            start, end = day_bounds(day, zone)
+            closed = out_of_hours_filter(hours=zone_hours, start=start, end=min(end, now + timedelta(microseconds=1)))
+            day += timedelta(days=1)
+            if closed is None:
+                continue
+            rows = LoyaltyTransaction.objects.filter(closed, merchant=merchant, type__in=EARNING_TYPES)
+            grouped = (
+                rows.order_by()
+                .values("store_id", "staff_pin_id", "acting_user_id")
+                .annotate(operations=Count("pk"))
+                .filter(operations__gt=limit)
+            )
+            for entry in grouped:
+                key = _staff_key(entry["staff_pin_id"], entry["acting_user_id"])
+                if key is None:
+                    continue  # the system (imports): nobody to hold accountable
+                subject_rows = _staff_rows(rows.filter(store_id=entry["store_id"]), key)
+                found.append(
+                    Alert(
+                        merchant=merchant,
+                        rule=AlertRule.OUT_OF_HOURS,
+                        severity=AlertSeverity.MEDIUM,
+                        store_id=entry["store_id"],
+                        subject_key=f"store:{entry['store_id']}:{key}",
+                        window_start_at=start,
+                        window_end_at=end,
+                        evidence={
+                            "operations": entry["operations"],
+                            "limit": limit,
+                            "transaction_ids": _ids(subject_rows),
+                        },
+                        **_staff_subject_fields(key),
+                    )
+                )
     return found
 
 
@@ -164,10 +224,10 @@ def _large_adjustments(*, merchant: Merchant, rules: MerchantSettings, since: da
 
 
 def _staff_window(*, merchant: Merchant, now: datetime) -> tuple[datetime, datetime]:
-    zone = _merchant_zone(merchant)
+    zone = merchant_zone(merchant)
     today = now.astimezone(zone).date()
-    start, _ = _day_bounds(today - timedelta(days=STAFF_WINDOW_DAYS - 1), zone)
-    _, end = _day_bounds(today, zone)
+    start, _ = day_bounds(today - timedelta(days=STAFF_WINDOW_DAYS - 1), zone)
+    _, end = day_bounds(today, zone)
     return start, end
 
 
@@ -270,45 +330,66 @@ def _staff_favourites(*, merchant: Merchant, rules: MerchantSettings, now: datet
     return found
 
 
-def _pin_lockouts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
-    """The PIN and store lockouts of the PIN guard that were in force during the lookback.
+def _lockout_alerts(*, merchant: Merchant, rules: MerchantSettings, lockouts) -> list[Alert]:
+    """One alert per lockout, and one per store and local day once the store's lockouts of that day reach N."""
+    from staff.models import PinLockout  # staff depends on loyalty's models; import late
 
-    A lockout is state, not history: its ``locked_until`` names it, so each
-    lockout is one finding, but one that an owner lifts ("unlock") before the
-    next run, or that is followed by another before it, is not seen.
-    """
-    from staff.models import StaffPin, StorePinGuard  # staff depends on loyalty's models; import late
-
-    window = timedelta(minutes=rules.effective_pin_lockout_minutes)
-    found = []
-    for pin in StaffPin.objects.for_merchant(merchant).filter(locked_until__gt=since).order_by("pk"):
+    found, store_days = [], set()
+    for lockout in lockouts:
+        locked = "pin" if lockout.staff_pin_id else "store"
         found.append(
             Alert(
                 merchant=merchant,
                 rule=AlertRule.PIN_GUESSING,
                 severity=AlertSeverity.HIGH,
-                staff_pin_id=pin.pk,
-                store_id=pin.store_id,
-                subject_key=f"pin:{pin.pk}",
-                window_start_at=pin.locked_until - window,
-                window_end_at=pin.locked_until,
-                evidence={"locked": "pin", "failed_attempts": pin.failed_attempts},
+                staff_pin_id=lockout.staff_pin_id,
+                store_id=lockout.store_id,
+                subject_key=f"pin:{lockout.staff_pin_id}" if lockout.staff_pin_id else f"store:{lockout.store_id}",
+                window_start_at=lockout.locked_at,
+                window_end_at=lockout.locked_until,
+                evidence={"locked": locked, "failed_attempts": lockout.failed_attempts},
             )
         )
-    for guard in StorePinGuard.objects.for_merchant(merchant).filter(locked_until__gt=since).order_by("pk"):
-        found.append(
-            Alert(
-                merchant=merchant,
-                rule=AlertRule.PIN_GUESSING,
-                severity=AlertSeverity.HIGH,
-                store_id=guard.store_id,
-                subject_key=f"store:{guard.store_id}",
-                window_start_at=guard.locked_until - window,
-                window_end_at=guard.locked_until,
-                evidence={"locked": "store", "failed_attempts": guard.failed_attempts},
+        if not lockout.staff_pin_id:
+            zone = lockout.store.zone
+            store_days.add((lockout.store_id, zone.key, lockout.locked_at.astimezone(zone).date()))
+    for store_id, zone_name, day in sorted(store_days):
+        start, end = day_bounds(day, zoneinfo.ZoneInfo(zone_name))
+        times = PinLockout.objects.filter(
+            store_id=store_id, staff_pin__isnull=True, locked_at__gte=start, locked_at__lt=end
+        ).count()
+        if times >= rules.alert_store_lockouts_per_day:
+            found.append(
+                Alert(
+                    merchant=merchant,
+                    rule=AlertRule.PIN_GUESSING,
+                    severity=AlertSeverity.HIGH,
+                    store_id=store_id,
+                    subject_key=f"store:{store_id}:lockouts",
+                    window_start_at=start,
+                    window_end_at=end,
+                    evidence={"lockouts": times, "limit": rules.alert_store_lockouts_per_day},
+                )
             )
-        )
     return found
+
+
+def _pin_lockouts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
+    """The PIN guard's lockouts (``staff.models.PinLockout``) in force during the lookback.
+
+    Each is raised the moment it happens (:func:`alerts_lockout_raise`); the
+    detector catches up on any whose raise did not run (a crash between the
+    commit and the raise).
+    """
+    from staff.models import PinLockout  # staff depends on loyalty's models; import late
+
+    lockouts = (
+        PinLockout.objects.for_merchant(merchant)
+        .filter(locked_until__gt=since, locked_at__lte=now)
+        .select_related("store")
+        .order_by("locked_at", "pk")
+    )
+    return _lockout_alerts(merchant=merchant, rules=rules, lockouts=lockouts)
 
 
 def _enrollment_bursts(*, merchant: Merchant, rules: MerchantSettings, since: datetime, now: datetime) -> list[Alert]:
@@ -390,6 +471,8 @@ def alerts_detect(
     found = []
     if rules.alert_busy_card_enabled:
         found += _busy_cards(merchant=merchant, rules=rules, since=since, now=now)
+    if rules.alert_out_of_hours_enabled:
+        found += _out_of_hours(merchant=merchant, rules=rules, since=since, now=now)
     if rules.alert_large_adjustment_enabled:
         found += _large_adjustments(merchant=merchant, rules=rules, since=since, now=now)
     if rules.alert_void_rate_enabled:
@@ -406,6 +489,11 @@ def alerts_detect(
         found += _pin_lockouts(merchant=merchant, rules=rules, since=since, now=now)
     if rules.alert_enrollment_burst_enabled:
         found += _enrollment_bursts(merchant=merchant, rules=rules, since=since, now=now)
+    return _insert_new(merchant=merchant, found=found, now=now)
+
+
+def _insert_new(*, merchant: Merchant, found: list[Alert], now: datetime) -> list[Alert]:
+    """Insert the findings not raised before; the alerts this call created."""
     if not found:
         return []
     existing = set(
@@ -429,6 +517,30 @@ def alerts_detect(
         )
         if _finding_key(alert) in keys
     ]
+
+
+def alerts_lockout_raise(*, lockout_id: int) -> list[Alert]:
+    """Raise the alerts of one PIN guard lockout as it happens (``staff.services.pins``, after its commit).
+
+    Never slows the till beyond its own few statements, and never fails it:
+    what goes wrong here is logged, and the next detector run catches up.
+    """
+    from staff.models import PinLockout  # staff depends on loyalty's models; import late
+
+    try:
+        with transaction.atomic():
+            lockout = PinLockout.objects.select_related("store__merchant").filter(pk=lockout_id).first()
+            if lockout is None:
+                return []
+            merchant = lockout.store.merchant
+            rules = merchant_settings_get(merchant=merchant)
+            if not rules.alert_pin_guessing_enabled:
+                return []
+            found = _lockout_alerts(merchant=merchant, rules=rules, lockouts=[lockout])
+            return _insert_new(merchant=merchant, found=found, now=timezone.now())
+    except Exception:  # an alert must never turn a refused PIN into a server error
+        logger.exception("alerts.lockout_raise_failed", extra={"lockout_id": lockout_id})
+        return []
 
 
 @dataclass(frozen=True)
@@ -460,9 +572,10 @@ class AlertReviewed:
 
 
 def _alert_review(*, actor: Actor, alert_id: int, status: str, reason: str) -> AlertReviewed:
-    if not actor.is_owner:
+    if not (actor.is_owner or actor.role == "manager"):
         raise PermissionDenied()
-    alert = Alert.objects.for_merchant(actor.merchant).select_for_update().filter(pk=alert_id).first()
+    alerts = alerts_visible_to(Alert.objects.for_merchant(actor.merchant), user=actor.user, role=actor.role)
+    alert = alerts.select_for_update().filter(pk=alert_id).first()
     if alert is None:
         raise AlertNotFound()
     if alert.status != AlertStatus.OPEN:
@@ -478,7 +591,7 @@ def _alert_review(*, actor: Actor, alert_id: int, status: str, reason: str) -> A
 
 @transaction.atomic
 def alert_dismiss(*, actor: Actor, alert_id: int, reason: str) -> AlertReviewed:
-    """An owner says the finding is not abuse; the reason is required and kept."""
+    """An owner (or a manager, for the alerts they see) says the finding is not abuse; the reason is kept."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(details={"reason": ["A reason is required to dismiss an alert."]})
@@ -487,5 +600,5 @@ def alert_dismiss(*, actor: Actor, alert_id: int, reason: str) -> AlertReviewed:
 
 @transaction.atomic
 def alert_confirm(*, actor: Actor, alert_id: int, reason: str = "") -> AlertReviewed:
-    """An owner says the finding is abuse (what they do about it is a card or PIN action of its own)."""
+    """An owner or manager says the finding is abuse (what they do about it is a card or PIN action of its own)."""
     return _alert_review(actor=actor, alert_id=alert_id, status=AlertStatus.CONFIRMED, reason=(reason or "").strip())

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import Model
 
 from loyalty.domain.actors import Actor
+from loyalty.domain.opening_hours import OpeningRange
 from loyalty.exceptions import NotFound, PermissionDenied, ValidationFailed
-from loyalty.models import Customer, LoyaltyCard, Merchant, MerchantSettings, Program, Store
+from loyalty.models import Customer, LoyaltyCard, Merchant, MerchantSettings, Program, Store, StoreOpeningHours
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.customers import CustomerNotFound
 from loyalty.services.wallet import card_change_announce, program_change_announce
@@ -40,6 +41,10 @@ ALERT_SETTINGS_FIELDS = (
     "alert_pin_guessing_enabled",
     "alert_enrollment_burst_enabled",
     "alert_enrollment_burst_max_enrollments",
+    "alert_store_lockouts_per_day",
+    "alert_out_of_hours_enabled",
+    "alert_out_of_hours_max_operations",
+    "alert_digest_enabled",
 )
 MERCHANT_SETTINGS_FIELDS = (
     "pin_max_failed_attempts",
@@ -121,6 +126,55 @@ def store_update(*, actor: Actor, store_id: int, **fields) -> Store:
     if changed & _STORE_ON_PASSES:
         _merchant_passes_changed(store.merchant_id)
     return store
+
+
+MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+
+
+def _week_span(opening: OpeningRange) -> tuple[int, int]:
+    """The range as [start, end) minutes from Monday 00:00 (the end may pass into the next week)."""
+    start = opening.weekday * MINUTES_PER_DAY + opening.opens.hour * 60 + opening.opens.minute
+    length = (opening.closes.hour * 60 + opening.closes.minute) - (opening.opens.hour * 60 + opening.opens.minute)
+    return start, start + (length if length > 0 else length + MINUTES_PER_DAY)
+
+
+def _overlaps(first: OpeningRange, second: OpeningRange) -> bool:
+    first_start, first_end = _week_span(first)
+    second_start, second_end = _week_span(second)
+    # A Sunday night reaches into Monday: compare with the other range a week earlier and later too.
+    return any(
+        first_start < second_end + shift and second_start + shift < first_end
+        for shift in (-MINUTES_PER_WEEK, 0, MINUTES_PER_WEEK)
+    )
+
+
+@transaction.atomic
+def store_opening_hours_replace(*, actor: Actor, store_id: int, ranges: list[OpeningRange]) -> list[StoreOpeningHours]:
+    """Make ``ranges`` the store's opening hours (none: the store has no hours and is never "out of hours").
+
+    Ranges may not overlap (a night that ends after midnight counts on the next day).
+    """
+    _ensure_owner(actor)
+    store = Store.objects.for_merchant(actor.merchant).select_for_update().filter(pk=store_id).first()
+    if store is None:
+        raise NotFound()
+    ranges = sorted(OpeningRange(*opening) for opening in ranges)
+    for index, opening in enumerate(ranges):
+        for other in ranges[index + 1 :]:
+            if _overlaps(opening, other):
+                raise ValidationFailed(
+                    details={"opening_hours": [f"{opening_range_text(opening)} overlaps {opening_range_text(other)}."]}
+                )
+    StoreOpeningHours.objects.filter(store=store).delete()
+    return StoreOpeningHours.objects.bulk_create(
+        StoreOpeningHours(store=store, weekday=opening.weekday, opens=opening.opens, closes=opening.closes)
+        for opening in ranges
+    )
+
+
+def opening_range_text(opening: OpeningRange) -> str:
+    return str(StoreOpeningHours(weekday=opening.weekday, opens=opening.opens, closes=opening.closes))
 
 
 @transaction.atomic

@@ -91,9 +91,20 @@ def _revoke_uncovered_tokens(membership: Membership) -> int:
     return tokens.update(revoked_at=timezone.now())
 
 
+def _checked_language(language: str) -> str:
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationFailed(details={"language": [str(_("This is not one of the allowed values."))]})
+    return language
+
+
 @transaction.atomic
-def membership_invite(*, actor: Actor, username: str, email: str, role: str, stores, password: str) -> Membership:
-    """Create a user with a first password (the owner hands it over) and their membership."""
+def membership_invite(
+    *, actor: Actor, username: str, email: str, role: str, stores, password: str, language: str | None = None
+) -> Membership:
+    """Create a user with a first password (the owner hands it over) and their membership.
+
+    ``language`` is the language of the e-mails the back office sends them (the alert digest).
+    """
     if role not in _allowed_roles(actor):
         raise PermissionDenied(_("You cannot give this role."))
     username = (username or "").strip()
@@ -112,7 +123,10 @@ def membership_invite(*, actor: Actor, username: str, email: str, role: str, sto
         raise ValidationFailed(details={"password": list(error.messages)}) from None
     user.set_password(password)
     user.save()
-    membership = Membership.objects.create(user=user, merchant=actor.merchant, role=role)
+    membership = Membership(user=user, merchant=actor.merchant, role=role)
+    if language is not None:
+        membership.language = _checked_language(language)
+    membership.save()
     membership.stores.set(stores)
     membership_groups_sync(membership=membership)
     return membership
@@ -120,10 +134,18 @@ def membership_invite(*, actor: Actor, username: str, email: str, role: str, sto
 
 @transaction.atomic
 def membership_update(
-    *, actor: Actor, membership: Membership, role: str | None = None, stores=None, is_active: bool | None = None
+    *,
+    actor: Actor,
+    membership: Membership,
+    role: str | None = None,
+    stores=None,
+    is_active: bool | None = None,
+    language: str | None = None,
 ) -> MembershipChanged:
     _check_may_change(actor, membership, role)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if language is not None:
+        membership.language = _checked_language(language)
     if role is not None:
         membership.role = role
     if is_active is not None:
@@ -170,3 +192,4 @@ def membership_sign_out_everywhere(*, actor: Actor, membership: Membership) -> S
         tokens_revoked=tokens_revoke_for_user(user=membership.user),
         sessions_ended=_sessions_end(user=membership.user),
     )
+

@@ -58,7 +58,7 @@ from loyalty.exceptions import (
 )
 from loyalty.models import LoyaltyTransaction, Store
 from loyalty.selectors.settings import merchant_settings_get
-from staff.models import Membership, StaffPin, StorePinFailure, StorePinGuard
+from staff.models import Membership, PinLockout, StaffPin, StorePinFailure, StorePinGuard
 
 logger = logging.getLogger(__name__)
 
@@ -334,6 +334,20 @@ def _is_locked(locked_until: datetime | None, now: datetime) -> bool:
     return locked_until is not None and locked_until > now
 
 
+def _lockout_record(*, store: Store, staff_pin_id: int | None, failed_attempts: int, now, until) -> None:
+    """Keep the lockout in the history and raise its fraud alerts once it is committed.
+
+    Only lockouts that stand: one that an attempt in flight caused and its
+    right PIN then lifted (``_failure_take_back``) is not one.
+    """
+    from loyalty.services.alerts import alerts_lockout_raise  # loyalty's alerts read staff's models; import late
+
+    lockout = PinLockout.objects.create(
+        store=store, staff_pin_id=staff_pin_id, failed_attempts=failed_attempts, locked_at=now, locked_until=until
+    )
+    transaction.on_commit(lambda: alerts_lockout_raise(lockout_id=lockout.pk))
+
+
 @transaction.atomic
 def _attempt_reserve(
     *, store: Store, digests: list[str], staff_pin_id: int | None, limits: _Limits, now: datetime
@@ -355,6 +369,7 @@ def _attempt_reserve(
     if store_failures >= limits.max_attempts:  # the merchant lowered the maximum: the window is already full
         guard.failed_attempts, guard.locked_until = store_failures, now + limits.window
         guard.save(update_fields=["failed_attempts", "locked_until"])
+        _lockout_record(store=store, staff_pin_id=None, failed_attempts=store_failures, now=now, until=guard.locked_until)
         return _Attempt(_Outcome.LOCKED, locked_until=guard.locked_until)
     failure = StorePinFailure.objects.create(store=store, staff_pin=named, failed_at=now)
     guard.failed_attempts = store_failures + 1
@@ -490,6 +505,22 @@ def pin_verify(
         else:
             attempt = _failed(reservation=reservation, limits=limits)
         if attempt.outcome is _Outcome.INVALID:
+            if reservation.store_locked_until is not None:
+                _lockout_record(
+                    store=store,
+                    staff_pin_id=None,
+                    failed_attempts=reservation.store_failures,
+                    now=now,
+                    until=reservation.store_locked_until,
+                )
+            if reservation.named_locked_until is not None:
+                _lockout_record(
+                    store=store,
+                    staff_pin_id=reservation.named_id,
+                    failed_attempts=limits.max_attempts,  # the named PIN's count reached the maximum
+                    now=now,
+                    until=reservation.named_locked_until,
+                )
             logger.warning(
                 "staff_pin.failed",
                 extra={

@@ -164,6 +164,10 @@ ALERT_SETTINGS_AT_DEFAULTS = {
     "alert_pin_guessing_enabled": "on",
     "alert_enrollment_burst_enabled": "on",
     "alert_enrollment_burst_max_enrollments": "10",
+    "alert_store_lockouts_per_day": "3",
+    "alert_out_of_hours_enabled": "on",
+    "alert_out_of_hours_max_operations": "0",
+    "alert_digest_enabled": "on",
 }
 
 

@@ -51,6 +51,7 @@ OWNER_SEES = {
     "staff.apitoken": 200,
 }
 MANAGER_SEES = {
+    "loyalty.alert": 200,  # the alerts of their stores (loyalty.selectors.alerts.alerts_visible_to)
     "loyalty.loyaltycard": 200,
     "loyalty.loyaltytransaction": 200,
     "loyalty.campaign": 200,
@@ -278,6 +279,9 @@ def test_owner_adds_a_store_to_their_own_merchant_and_sees_its_links(world, clie
             "address": "",
             "timezone": "Europe/Luxembourg",
             "is_active": "on",
+            # The opening-hours inline's management form, as the browser sends it (no hours).
+            "opening_hours-TOTAL_FORMS": "0",
+            "opening_hours-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302

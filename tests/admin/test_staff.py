@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from rest_framework.test import APIClient
 
-from loyalty.models import AdminAuditLog
 from loyalty.exceptions import StaffPinInvalid, StaffPinLocked
+from loyalty.models import AdminAuditLog
 from staff.models import ApiToken, Membership, StaffPin, StorePinGuard
 from staff.services.memberships import membership_groups_sync
 from staff.services.pins import pin_verify
@@ -312,6 +312,8 @@ def test_groups_come_from_the_migration_with_their_permissions():
         "view_campaign",
         "add_campaign",
         "change_campaign",
+        "view_alert",  # the alerts of their stores (loyalty 0016)
+        "change_alert",
     }
     assert {"view_campaign", "add_campaign", "change_campaign"} <= owners
     assert not any(

@@ -10,7 +10,7 @@ passwords. ``--json`` prints every login and PIN so scripts can drive the demo.
 """
 
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,12 +20,14 @@ from django.utils import timezone
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.domain.cards import CardRef
+from loyalty.domain.opening_hours import OpeningRange
 from loyalty.exceptions import LoyaltyError
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Merchant, Program, Reward, Store
 from loyalty.services.alerts import alerts_detect
 from loyalty.services.enrollment import customer_enroll
 from loyalty.services.points import points_earn, points_redeem
 from loyalty.services.stamps import stamp_add, stamps_redeem
+from loyalty.services.tenancy import store_opening_hours_replace
 from staff.models import Membership, Role, StaffPin
 from staff.services.memberships import membership_groups_sync
 from staff.services.pins import pin_create
@@ -68,6 +70,12 @@ CUSTOMERS = [
     ("chloe.bernard@example.com", "Chloé Bernard", "fr"),
     ("max.reuter@example.com", "Max Reuter", "lb"),
 ]
+# Opening hours (weekday 0 = Monday): the centre closes on Sundays, the station's nights end after midnight.
+OPENING_HOURS = {
+    "demo-center": [(day, time(7, 30), time(19)) for day in range(5)] + [(5, time(8), time(18))],
+    "demo-station": [(day, time(6), time(1)) for day in range(7)],
+    "other-bakery": [(day, time(6, 30), time(13)) for day in range(6)],
+}
 # The staged abuse: Sam (till 2) gives 8 of his 12 earnings of the week to Luc's card.
 FAVOURITE_PIN = ("demo-station", "Sam (till 2)", "5678")
 FAVOURITE_EMAIL = "luc.hoffmann@example.com"
@@ -120,6 +128,8 @@ class Command(BaseCommand):
             )
         self._pins(CAFE, cafe)
         self._pins(BAKERY, bakery)
+        self._opening_hours(cafe)
+        self._opening_hours(bakery)
         self._customers(cafe, bakery)
         self._staff_favourite(cafe)
         alerts_detect(merchant=cafe)
@@ -173,6 +183,12 @@ class Command(BaseCommand):
             for position, (name, points) in enumerate(rewards):
                 Reward.objects.create(program=program, name=name, points_required=points, position=position)
         return program
+
+    def _opening_hours(self, merchant):
+        owner = Actor(merchant=merchant, role="owner", channel=Channel.ADMIN)
+        for store in Store.objects.filter(merchant=merchant, code__in=OPENING_HOURS, opening_hours__isnull=True):
+            ranges = [OpeningRange(*opening) for opening in OPENING_HOURS[store.code]]
+            store_opening_hours_replace(actor=owner, store_id=store.pk, ranges=ranges)
 
     def _pins(self, spec, merchant):
         for code, name, pin in spec["pins"]:
@@ -234,9 +250,11 @@ class Command(BaseCommand):
         cafe_cards = LoyaltyCard.objects.filter(merchant=cafe).select_related("customer")
         cards = {card.customer.email: card for card in cafe_cards}
         recipients = [FAVOURITE_EMAIL] * 8 + list(FAVOURITE_OTHERS)
-        now = timezone.now()
+        today = timezone.now().astimezone(store.zone).date()
         for index, email in enumerate(recipients):
-            at = now - timedelta(days=5, hours=1) + timedelta(hours=9 * index)
+            # Three a day at 09:00, 12:00 and 15:00 from five days ago: within the station's opening hours.
+            day = today - timedelta(days=5 - index // 3)
+            at = datetime.combine(day, time(9 + 3 * (index % 3)), tzinfo=store.zone)
             points_earn(
                 actor=till,
                 card_ref=CardRef(card_id=cards[email].pk),

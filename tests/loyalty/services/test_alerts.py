@@ -1,6 +1,6 @@
 """The fraud-alert detector: each rule fires once at its threshold, not below, not twice; reviews stick."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -72,6 +72,7 @@ RULES_WITH_SETTINGS = (
     "staff_favourite",
     "pin_guessing",
     "enrollment_burst",
+    "out_of_hours",
 )
 
 
@@ -295,14 +296,22 @@ def test_owner_confirms_an_alert(shop, open_alert):
     assert open_alert.status_changed_by == owner and open_alert.status_changed_at is not None
 
 
-def test_dismiss_needs_a_reason_and_an_owner_and_a_reviewed_alert_stays_as_it_is(shop, open_alert):
+def test_dismiss_needs_a_reason_and_an_owner_or_the_stores_manager_and_a_reviewed_alert_stays_as_it_is(
+    shop, open_alert
+):
     owner = factories.make_user(role="owner", merchant=shop.merchant, stores=[shop])
-    manager = factories.make_user(role="manager", merchant=shop.merchant, stores=[shop])
+    staff = factories.make_user(role="staff", merchant=shop.merchant, stores=[shop])
+    elsewhere = factories.make_store(shop.merchant, code="alerts-elsewhere")
+    other_manager = factories.make_user(role="manager", merchant=shop.merchant, stores=[elsewhere])
     with pytest.raises(ValidationFailed):
         alert_dismiss(actor=factories.owner_actor(shop, user=owner), alert_id=open_alert.pk, reason="  ")
     with pytest.raises(PermissionDenied):
+        alert_dismiss(actor=factories.till_actor(shop, role="staff", user=staff), alert_id=open_alert.pk, reason="x")
+    with pytest.raises(AlertNotFound):  # a manager of another store does not see it
         alert_dismiss(
-            actor=factories.till_actor(shop, role="manager", user=manager), alert_id=open_alert.pk, reason="x"
+            actor=factories.till_actor(elsewhere, role="manager", user=other_manager),
+            alert_id=open_alert.pk,
+            reason="x",
         )
     open_alert.refresh_from_db()
     assert open_alert.status == AlertStatus.OPEN and open_alert.status_changed_by is None
@@ -413,3 +422,177 @@ def test_enrollment_burst_is_silent_at_the_limit_across_hours_and_across_address
     assert alerts_detect(merchant=shop.merchant, now=NOW) == []
     configure(shop, alert_enrollment_burst_enabled=True)
     assert len(alerts_detect(merchant=shop.merchant, now=NOW)) == 4  # each group of 6 or more, the 5 not
+
+
+# --- rule 3: out of hours --------------------------------------------------------------------------------------------
+
+
+def _hours(store, *ranges):
+    from loyalty.models import StoreOpeningHours
+
+    for weekday, opens, closes in ranges:
+        StoreOpeningHours.objects.create(store=store, weekday=weekday, opens=opens, closes=closes)
+
+
+def test_out_of_hours_fires_per_staff_member_and_day_above_the_limit(shop):
+    only_rule(shop, "out_of_hours")
+    configure(shop, alert_out_of_hours_max_operations=1)
+    _hours(shop, (3, time(8), time(13)))  # Thursday 08:00–13:00 only: NOW (14:00 local) is after closing
+    pin = factories.make_pin(shop, pin="5555")
+    other_pin = factories.make_pin(shop, pin="6666")
+    card = factories.make_card(shop)
+    inside = earnings(card, shop, 3, pin=pin, start=datetime(2025, 3, 13, 9, 0, tzinfo=UTC))  # 10:00 local
+    outside = earnings(card, shop, 2, pin=pin, start=NOW - timedelta(minutes=30))  # 13:30 local
+    earnings(card, shop, 1, pin=other_pin, start=NOW - timedelta(minutes=20))  # one, at the limit
+
+    created = alerts_detect(merchant=shop.merchant, now=NOW)
+
+    assert len(created) == 1
+    alert = created[0]
+    assert (alert.rule, alert.staff_pin, alert.store) == (AlertRule.OUT_OF_HOURS, pin, shop)
+    assert alert.evidence == {"operations": 2, "limit": 1, "transaction_ids": [tx.pk for tx in outside]}
+    assert not set(alert.evidence["transaction_ids"]) & {tx.pk for tx in inside}
+    assert (alert.window_start_at, alert.window_end_at) == (
+        datetime(2025, 3, 12, 23, 0, tzinfo=UTC),
+        datetime(2025, 3, 13, 23, 0, tzinfo=UTC),
+    )
+    # Not twice for the same day, even with more operations after closing.
+    earnings(card, shop, 2, pin=pin, start=NOW + timedelta(minutes=1))
+    assert alerts_detect(merchant=shop.merchant, now=NOW + timedelta(minutes=15)) == []
+    assert Alert.objects.count() == 1
+
+
+def test_out_of_hours_default_fires_on_the_first_operation_and_not_inside_hours(shop):
+    only_rule(shop, "out_of_hours")
+    _hours(shop, (3, time(8), time(15)))  # NOW (14:00 local) is inside
+    card = factories.make_card(shop)
+    pin = factories.make_pin(shop, pin="5555")
+    earnings(card, shop, 4, pin=pin, start=NOW - timedelta(hours=1))
+    assert alerts_detect(merchant=shop.merchant, now=NOW) == []
+
+    late = earnings(card, shop, 1, pin=pin, start=datetime(2025, 3, 13, 14, 30, tzinfo=UTC))  # 15:30 local
+    earnings(card, shop, 2, start=datetime(2025, 3, 13, 14, 40, tzinfo=UTC))  # by nobody (an import): not judged
+    created = alerts_detect(merchant=shop.merchant, now=NOW + timedelta(hours=2))
+    assert [(alert.subject_key, alert.evidence["transaction_ids"]) for alert in created] == [
+        (f"store:{shop.pk}:pin:{pin.pk}", [late[0].pk])
+    ]
+
+
+def test_out_of_hours_is_silent_for_a_store_without_hours_and_when_switched_off(shop):
+    only_rule(shop, "out_of_hours")
+    card = factories.make_card(shop)
+    pin = factories.make_pin(shop, pin="5555")
+    earnings(card, shop, 3, pin=pin, start=datetime(2025, 3, 13, 2, 0, tzinfo=UTC))  # 03:00 local, but no hours
+    assert alerts_detect(merchant=shop.merchant, now=NOW) == []
+
+    _hours(shop, (3, time(8), time(18)))
+    configure(shop, alert_out_of_hours_enabled=False)
+    assert alerts_detect(merchant=shop.merchant, now=NOW) == []
+    configure(shop, alert_out_of_hours_enabled=True)
+    assert len(alerts_detect(merchant=shop.merchant, now=NOW)) == 1
+
+
+def test_out_of_hours_across_midnight_on_the_spring_forward_night(shop):
+    only_rule(shop, "out_of_hours")
+    _hours(shop, (5, time(18), time(2)), (6, time(9), time(17)))  # Saturday night, Sunday day
+    card = factories.make_card(shop)
+    pin = factories.make_pin(shop, pin="5555")
+    # Sunday 30 March 2025: 01:30 CET is inside Saturday's night, 03:10 CEST after it, 09:30 CEST inside Sunday.
+    inside_night = earnings(card, shop, 1, pin=pin, start=datetime(2025, 3, 30, 0, 30, tzinfo=UTC))
+    after_night = earnings(card, shop, 1, pin=pin, start=datetime(2025, 3, 30, 1, 10, tzinfo=UTC))
+    inside_day = earnings(card, shop, 1, pin=pin, start=datetime(2025, 3, 30, 7, 30, tzinfo=UTC))
+    early = earnings(card, shop, 1, pin=pin, start=datetime(2025, 3, 30, 6, 45, tzinfo=UTC))  # 08:45 CEST
+
+    created = alerts_detect(merchant=shop.merchant, now=datetime(2025, 3, 30, 12, 0, tzinfo=UTC))
+
+    assert len(created) == 1
+    ids = set(created[0].evidence["transaction_ids"])
+    assert ids == {after_night[0].pk, early[0].pk}
+    assert not ids & {inside_night[0].pk, inside_day[0].pk}
+    # The 23-hour local day.
+    assert created[0].window_end_at - created[0].window_start_at == timedelta(hours=23)
+
+
+def test_out_of_hours_on_the_fall_back_night(shop):
+    only_rule(shop, "out_of_hours")
+    _hours(shop, (5, time(18), time(2, 30)))
+    card = factories.make_card(shop)
+    pin = factories.make_pin(shop, pin="5555")
+    first_pass = earnings(card, shop, 1, pin=pin, start=datetime(2025, 10, 26, 0, 15, tzinfo=UTC))  # 02:15 CEST: open
+    repeated = earnings(card, shop, 1, pin=pin, start=datetime(2025, 10, 26, 1, 15, tzinfo=UTC))  # 02:15 CET: closed
+
+    created = alerts_detect(merchant=shop.merchant, now=datetime(2025, 10, 26, 2, 0, tzinfo=UTC))
+
+    assert [alert.evidence["transaction_ids"] for alert in created] == [[repeated[0].pk]]
+    assert first_pass[0].pk not in created[0].evidence["transaction_ids"]
+    assert created[0].window_end_at - created[0].window_start_at == timedelta(hours=25)
+
+
+def test_out_of_hours_reads_only_its_merchant(shop):
+    only_rule(shop, "out_of_hours")
+    other_store = factories.make_store(factories.make_merchant("Other", slug="other-hours"), code="other-hours")
+    factories.make_program(other_store.merchant)
+    _hours(other_store, (3, time(8), time(9)))
+    earnings(factories.make_card(other_store), other_store, 3, pin=factories.make_pin(other_store, pin="5555"))
+    assert alerts_detect(merchant=shop.merchant, now=NOW) == []
+    assert len(alerts_detect(merchant=other_store.merchant, now=NOW)) == 1
+
+
+def _store_guesses(store, times, *, at):
+    from loyalty.exceptions import LoyaltyError
+    from staff.services.pins import pin_verify
+
+    for attempt in range(times):
+        with pytest.raises(LoyaltyError):
+            pin_verify(store=store, pin="0000", now=at + timedelta(seconds=attempt))
+
+
+def test_a_lockout_raises_its_alert_as_it_happens(shop, django_capture_on_commit_callbacks):
+    from staff.models import PinLockout
+
+    configure(shop, pin_max_failed_attempts=3, pin_lockout_minutes=15)
+    with django_capture_on_commit_callbacks(execute=True):
+        _store_guesses(shop, 2, at=NOW)
+    assert not Alert.objects.exists() and not PinLockout.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _store_guesses(shop, 1, at=NOW + timedelta(seconds=5))
+
+    lockout = PinLockout.objects.get()
+    alert = Alert.objects.get()
+    assert (alert.rule, alert.subject_key, alert.store) == (AlertRule.PIN_GUESSING, f"store:{shop.pk}", shop)
+    assert (alert.window_start_at, alert.window_end_at) == (lockout.locked_at, lockout.locked_until)
+    # The detector's catch-up finds the same finding: nothing new.
+    assert alerts_detect(merchant=shop.merchant, now=NOW + timedelta(minutes=1)) == []
+
+
+def test_repeated_store_lockouts_in_one_local_day(shop, django_capture_on_commit_callbacks):
+    configure(shop, pin_max_failed_attempts=3, pin_lockout_minutes=15, alert_store_lockouts_per_day=3)
+
+    def lockout_at(hour, minute=0):
+        with django_capture_on_commit_callbacks(execute=True):
+            _store_guesses(shop, 3, at=datetime(2025, 3, 13, hour, minute, tzinfo=UTC))
+
+    lockout_at(20)
+    lockout_at(21)
+    assert not Alert.objects.filter(subject_key__endswith=":lockouts").exists()  # two: below the setting
+
+    lockout_at(22)  # Thursday's third (23:00 in Luxembourg)
+
+    repeated = Alert.objects.get(subject_key=f"store:{shop.pk}:lockouts")
+    assert repeated.evidence == {"lockouts": 3, "limit": 3}
+    assert (repeated.window_start_at, repeated.window_end_at) == (
+        datetime(2025, 3, 12, 23, 0, tzinfo=UTC),
+        datetime(2025, 3, 13, 23, 0, tzinfo=UTC),
+    )
+    lockout_at(22, 30)  # a fourth the same day: no second alert
+    lockout_at(23, 30)  # Friday 00:30 in Luxembourg: Friday's first
+    assert Alert.objects.filter(subject_key=f"store:{shop.pk}:lockouts").count() == 1
+    assert Alert.objects.filter(subject_key=f"store:{shop.pk}").count() == 5  # one per lockout
+
+
+def test_lockout_alerts_follow_the_off_switch(shop, django_capture_on_commit_callbacks):
+    configure(shop, pin_max_failed_attempts=3, alert_pin_guessing_enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        _store_guesses(shop, 3, at=NOW)
+    assert not Alert.objects.exists()
