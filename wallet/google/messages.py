@@ -109,6 +109,30 @@ def _add(client: WalletClient, resource: str, resource_id: str, message: WalletM
     return False
 
 
+def _deliver(
+    client: WalletClient,
+    resource: str,
+    resource_id: str,
+    message: WalletMessage,
+    *,
+    check_first: bool,
+    notify: bool,
+    now: datetime,
+    **owner,
+) -> str:
+    """Add the message to a class or object and record it; "notified", "text", "already" or "missing" (no such one)."""
+    if check_first:
+        held = client.has_message(resource, resource_id, message.message_id)
+        if held is None:
+            return "missing"
+        if held:
+            _remember(now=now, notified=True, message_id=message.message_id, **owner)
+            return "already"
+    notified = _add(client, resource, resource_id, message, notify=notify, now=now)
+    _remember(now=now, notified=notified, message_id=message.message_id, **owner)
+    return "notified" if notified else "text"
+
+
 def google_class_message_add(*, program_id: int, message: WalletMessage, now: datetime | None = None) -> str:
     """The message on every pass of the program; "notified", "text", "already" or "no_class".
 
@@ -122,19 +146,16 @@ def google_class_message_add(*, program_id: int, message: WalletMessage, now: da
         return "no_class"
     if GoogleWalletMessage.objects.filter(google_class=record, message_id=message.message_id).exists():
         return "already"
-    client = client_for(config)
     # One GET per campaign: a run killed after Google took the message, before it was recorded, adds nothing.
-    held = client.has_message(CLASS_RESOURCE, record.class_id, message.message_id)
-    if held is None:
-        return "no_class"
-    if held:
-        _remember(now=now, notified=True, message_id=message.message_id, google_class=record)
-        return "already"
     notify = _class_notifications_since(program_id=program_id, since=now - NOTIFICATION_WINDOW) < NOTIFICATIONS_PER_PASS
-    notified = _add(client, CLASS_RESOURCE, record.class_id, message, notify=notify, now=now)
-    _remember(now=now, notified=notified, message_id=message.message_id, google_class=record)
-    logger.info("google_wallet.class_message", extra={"program_id": program_id, "notified": notified})
-    return "notified" if notified else "text"
+    outcome = _deliver(
+        client_for(config), CLASS_RESOURCE, record.class_id, message, check_first=True, notify=notify, now=now,
+        google_class=record,
+    )  # fmt: skip
+    if outcome == "missing":
+        return "no_class"
+    logger.info("google_wallet.class_message", extra={"program_id": program_id, "outcome": outcome})
+    return outcome
 
 
 def google_object_message_add(
@@ -152,18 +173,12 @@ def google_object_message_add(
         return "no_object"
     if GoogleWalletMessage.objects.filter(google_object=record, message_id=message.message_id).exists():
         return "already"
-    client = client_for(config)
-    if check_first:
-        held = client.has_message(OBJECT_RESOURCE, record.object_id, message.message_id)
-        if held is None:
-            return "no_object"
-        if held:
-            _remember(now=now, notified=True, message_id=message.message_id, google_object=record)
-            return "already"
     notify = pass_notifications_since(record=record, since=now - NOTIFICATION_WINDOW) < NOTIFICATIONS_PER_PASS
-    notified = _add(client, OBJECT_RESOURCE, record.object_id, message, notify=notify, now=now)
-    _remember(now=now, notified=notified, message_id=message.message_id, google_object=record)
-    return "notified" if notified else "text"
+    outcome = _deliver(
+        client_for(config), OBJECT_RESOURCE, record.object_id, message, check_first=check_first, notify=notify,
+        now=now, google_object=record,
+    )  # fmt: skip
+    return "no_object" if outcome == "missing" else outcome
 
 
 def google_message_cards(*, card_ids) -> list[int]:
