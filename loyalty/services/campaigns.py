@@ -62,7 +62,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -86,6 +86,7 @@ from loyalty.models import (
     Customer,
     DeliveryChannel,
     DeliveryStatus,
+    LoyaltyCard,
     Merchant,
     Program,
     Store,
@@ -333,6 +334,32 @@ def _lease_renew(campaign: Campaign) -> None:
     Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).update(lease_until=timezone.now() + _lease())
 
 
+def _delivery_rows_insert(campaign: Campaign, channel: str, card_ids: list[int]) -> None:
+    """Pending rows of ``channel`` for ``card_ids``; rows already there are left as they are.
+
+    One ``INSERT … SELECT … ON CONFLICT DO NOTHING`` per batch (PostgreSQL and
+    SQLite alike): building a model instance per row cost ten times the
+    database's work for a campaign to 100,000 cards (``make bench``).
+    """
+    if not card_ids:
+        return
+    meta, cards = CampaignDelivery._meta, LoyaltyCard._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(meta.get_field(name).column)
+        for name in ("campaign", "card", "channel", "status", "error", "created_at", "attempts")
+    )
+    placeholders = ", ".join(["%s"] * len(card_ids))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        f"SELECT %s, {quote(cards.pk.column)}, %s, %s, '', %s, 0 FROM {quote(cards.db_table)} "
+        f"WHERE {quote(cards.pk.column)} IN ({placeholders}) ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+        cursor.execute(sql, [campaign.pk, channel, DeliveryStatus.PENDING, created_at, *card_ids])
+
+
 def _write_delivery_rows(campaign: Campaign, *, now: datetime, batch_size: int) -> int:
     """One delivery row per card of the audience and channel that reaches it (rows already there are kept).
 
@@ -349,13 +376,9 @@ def _write_delivery_rows(campaign: Campaign, *, now: datetime, batch_size: int) 
         if not card_ids:
             return total
         reach = campaign_wallet_cards(card_ids=card_ids)
-        rows = [(DeliveryChannel.EMAIL, card_id) for card_id in card_ids]
-        rows += [(DeliveryChannel.APPLE, card_id) for card_id in reach["apple"]]
-        rows += [(DeliveryChannel.GOOGLE, card_id) for card_id in reach["google"]]
-        CampaignDelivery.objects.bulk_create(
-            [CampaignDelivery(campaign=campaign, card_id=card_id, channel=channel) for channel, card_id in rows],
-            ignore_conflicts=True,
-        )
+        _delivery_rows_insert(campaign, DeliveryChannel.EMAIL, card_ids)
+        _delivery_rows_insert(campaign, DeliveryChannel.APPLE, reach["apple"])
+        _delivery_rows_insert(campaign, DeliveryChannel.GOOGLE, reach["google"])
         _lease_renew(campaign)
         total += len(card_ids)
         last_card_id = card_ids[-1]
