@@ -540,7 +540,7 @@ def _google_message(campaign: Campaign) -> dict:
 
 
 def _send_google(campaign: Campaign, *, batch_size: int) -> int:
-    """ "All cards": one class message for the whole program; other audiences: one message per pass."""
+    """One class message for the whole program ("all cards"), else one message per pass; returns the rows sent."""
     message = _google_message(campaign)
     pending = CampaignDelivery.objects.filter(
         campaign=campaign, channel=DeliveryChannel.GOOGLE, status=DeliveryStatus.PENDING
@@ -550,8 +550,9 @@ def _send_google(campaign: Campaign, *, batch_size: int) -> int:
         if program is None or not pending.exists():
             return 0
         outcome = campaign_google_class_deliver(program_id=program.pk, **message)
+        rows = pending.count()
         _row_outcome_write(pending, outcome, now=timezone.now())
-        return outcome.status == DeliveryStatus.SENT
+        return rows if outcome.status == DeliveryStatus.SENT else 0
 
     def deliver(*, card_id: int, resumed: bool):
         return campaign_google_object_deliver(card_id=card_id, check_first=resumed, **message)
