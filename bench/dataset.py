@@ -104,6 +104,18 @@ def database_from_argv(argv=None, *, description: str = "") -> argparse.Namespac
     return parser.parse_args(argv)
 
 
+def section_main(argv, *, run, description: str) -> int:
+    """A section's own ``python -m bench.<section>``: the data set (made first if missing), then ``run()``'s figures."""
+    args = database_from_argv(argv, description=description)
+    configure(args.database)
+    from bench.report import markdown
+
+    generate(progress=True, **(QUICK_SIZE if args.quick else {}))
+    figures = run()
+    print(markdown(figures))
+    return 1 if any(figure.passed is False for figure in figures) else 0
+
+
 # --- The shape of the data set ------------------------------------------------------------------------
 
 

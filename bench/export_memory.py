@@ -171,17 +171,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--child" in argv:
         return child(argv)
-    from bench.dataset import configure, database_from_argv
+    from bench.dataset import section_main
 
-    args = database_from_argv(argv, description="The CSV export's memory on the data set (made first if missing).")
-    configure(args.database)
-    from bench import dataset
-    from bench.report import markdown
-
-    dataset.generate(progress=True, **(dataset.QUICK_SIZE if args.quick else {}))
-    figures = run()
-    print(markdown(figures))
-    return 1 if any(figure.passed is False for figure in figures) else 0
+    return section_main(argv, run=run, description="The CSV export's memory on the data set (made first if missing).")
 
 
 if __name__ == "__main__":

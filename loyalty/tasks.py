@@ -14,7 +14,7 @@ from celery import shared_task
 
 from loyalty.services.alert_digests import alert_digests_send
 from loyalty.services.alerts import alerts_detect_all
-from loyalty.services.campaigns import CAMPAIGN_EMAIL_MAX_ATTEMPTS, campaign_send, campaigns_due_start
+from loyalty.services.campaigns import CAMPAIGN_MAX_ATTEMPTS, campaign_send, campaigns_due_start
 from loyalty.services.idempotency import idempotency_records_prune
 from loyalty.services.imports import card_import_run
 from loyalty.services.notifications import card_link_deliver
@@ -101,7 +101,7 @@ def send_alert_digests() -> dict:
 
 
 def campaign_retry_countdown_seconds(retries: int) -> int:
-    """1, 2, 4 min (bounded by CAMPAIGN_EMAIL_MAX_ATTEMPTS), with jitter."""
+    """1, 2, 4 min (bounded by CAMPAIGN_MAX_ATTEMPTS), with jitter."""
     return 60 * 2**retries + random.randint(0, 15)
 
 
@@ -109,26 +109,35 @@ def campaign_retry_countdown_seconds(retries: int) -> int:
 def send_campaign(self, campaign_id: int) -> dict:
     """Deliver a campaign; run again after a crash it resumes where it stopped and sends nothing twice.
 
-    E-mails a mail server refused are pending again: the task comes back for
-    them later, a bounded number of times (then they are marked failed).
+    E-mails a mail server refused, and passes a wallet could not take now,
+    are pending again: the task comes back for them later, a bounded number of
+    times (then they are marked failed). A worker killed mid-campaign leaves
+    it "sending": the minute job ``start_due_campaigns`` queues it again once
+    its lease has lapsed.
     """
     result = campaign_send(campaign_id=campaign_id)
     if result.has_retries_pending and self.request.is_eager:
         # No worker to come back later (the embedded run): try again now; each run is one more
-        # attempt per pending e-mail, so this ends after CAMPAIGN_EMAIL_MAX_ATTEMPTS runs at most.
-        for _attempt in range(CAMPAIGN_EMAIL_MAX_ATTEMPTS):
+        # attempt per pending row, so this ends after CAMPAIGN_MAX_ATTEMPTS runs at most.
+        for _attempt in range(CAMPAIGN_MAX_ATTEMPTS):
             result = campaign_send(campaign_id=campaign_id)
             if not result.has_retries_pending:
                 break
     elif result.has_retries_pending:
         raise self.retry(
             countdown=campaign_retry_countdown_seconds(self.request.retries),
-            max_retries=CAMPAIGN_EMAIL_MAX_ATTEMPTS,
+            max_retries=CAMPAIGN_MAX_ATTEMPTS,
         )
-    return {"status": result.status, "emails_sent": result.emails_sent, "emails_failed": result.emails_failed}
+    return {
+        "status": result.status,
+        "emails_sent": result.emails_sent,
+        "emails_failed": result.emails_failed,
+        "apple_sent": result.apple_sent,
+        "google_sent": result.google_sent,
+    }
 
 
 @shared_task(name="loyalty.start_due_campaigns", ignore_result=True)
 def start_due_campaigns() -> int:
-    """Every minute: queue the campaigns whose scheduled time has come."""
+    """Every minute: queue the campaigns whose scheduled time has come, and those a dead worker left sending."""
     return campaigns_due_start()

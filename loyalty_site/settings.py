@@ -280,6 +280,10 @@ if not 0 <= LOYALTY_CAMPAIGN_WINDOW_START_HOUR < LOYALTY_CAMPAIGN_WINDOW_END_HOU
     raise ImproperlyConfigured(
         "LOYALTY_CAMPAIGN_WINDOW_START_HOUR must be before LOYALTY_CAMPAIGN_WINDOW_END_HOUR (hours 0 to 24)."
     )
+# Campaign sending: cards per batch, and how long a sending run holds a campaign without news of it (renewed
+# after each batch) before the minute job takes it for dead and resumes the campaign in another run.
+LOYALTY_CAMPAIGN_BATCH_SIZE = env.int("LOYALTY_CAMPAIGN_BATCH_SIZE", default=500)
+LOYALTY_CAMPAIGN_LEASE_SECONDS = env.int("LOYALTY_CAMPAIGN_LEASE_SECONDS", default=300)
 # bcrypt cost for staff PINs; see README "Staff PINs" for the measurement.
 LOYALTY_PIN_BCRYPT_ROUNDS = env.int("LOYALTY_PIN_BCRYPT_ROUNDS", default=10)
 # Key of the HMAC that finds a PIN's row before the one bcrypt check. Its own secret, not

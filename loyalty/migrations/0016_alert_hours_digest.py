@@ -55,7 +55,7 @@ def remove_digest_job(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0014_campaign_permissions'),
+        ('loyalty', '0015_ledger_indexes'),
         ("staff", "0002_admin_groups"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -92,6 +92,9 @@ class Campaign(TimestampedModel):
     finished_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     recipients_count = models.PositiveIntegerField(_("cards reached"), default=0)
+    # The sending run working on the campaign holds it until then (renewed after each batch); a run that
+    # died lets it lapse, and the minute job then starts another (loyalty.services.campaigns).
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = TenantQuerySet.as_manager()
 
@@ -153,6 +156,8 @@ class CampaignDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When a run took this wallet row (still pending while it works); a claim older than the lease is a dead run's.
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = TenantQuerySet.as_manager()
 

@@ -53,3 +53,41 @@ def wallets_catch_up(*, max_cards: int) -> dict:
     from wallet.services import wallets_sync_pending
 
     return wallets_sync_pending(max_cards=max_cards)
+
+
+def campaign_wallet_cards(*, card_ids: list[int]) -> dict[str, list[int]]:
+    """Of a campaign's ``card_ids``, those each wallet can reach: ``{"apple": [...], "google": [...]}``."""
+    from wallet.campaigns import campaign_wallet_cards as wallet_cards
+
+    return wallet_cards(card_ids=card_ids)
+
+
+def campaign_apple_deliver(*, card_id: int):
+    """The card's Apple pass shows the news now and its devices are told; a ``WalletDelivery``."""
+    from wallet.campaigns import apple_campaign_deliver
+
+    return apple_campaign_deliver(card_id=card_id)
+
+
+def _wallet_message(*, message_id: str, texts: dict[str, str], link_url: str):
+    from wallet.google.messages import WalletMessage
+
+    return WalletMessage(message_id=message_id, texts=texts, link_url=link_url)
+
+
+def campaign_google_class_deliver(*, program_id: int, message_id: str, texts: dict[str, str], link_url: str):
+    """One message on every Google pass of the program; a ``WalletDelivery``."""
+    from wallet.campaigns import google_campaign_class_deliver
+
+    message = _wallet_message(message_id=message_id, texts=texts, link_url=link_url)
+    return google_campaign_class_deliver(program_id=program_id, message=message)
+
+
+def campaign_google_object_deliver(
+    *, card_id: int, message_id: str, texts: dict[str, str], link_url: str, check_first: bool
+):
+    """The message on one card's Google pass; a ``WalletDelivery``."""
+    from wallet.campaigns import google_campaign_object_deliver
+
+    message = _wallet_message(message_id=message_id, texts=texts, link_url=link_url)
+    return google_campaign_object_deliver(card_id=card_id, message=message, check_first=check_first)

@@ -50,9 +50,14 @@ STALL_LIMIT_SECONDS = 60  # a held handler gives up by itself: a failing test mu
 WAIT_LIMIT_SECONDS = 60  # how long a test waits for an event (a worker's delivery) before failing
 
 
-def wait_until(condition, *, what: str, process: subprocess.Popen | None = None, log: Path | None = None):
-    """Poll ``condition()`` until it is true; fail (with the worker's log) if it never is or the worker died."""
-    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
+def wait_until(
+    condition, *, what: str, process: subprocess.Popen | None = None, log: Path | None = None, limit: float = 0
+):
+    """Poll ``condition()`` until it is true; fail (with the worker's log) if it never is or the worker died.
+
+    ``limit``: seconds to wait, when longer than ``WAIT_LIMIT_SECONDS`` (a thousand cards' delivery).
+    """
+    deadline = time.monotonic() + max(limit, WAIT_LIMIT_SECONDS)
     while time.monotonic() < deadline:
         if condition():
             return
@@ -204,13 +209,34 @@ def apple_registered_card(apple_settings, card):
 
 
 # --- A real broker and worker -----------------------------------------------------------------------
+def worker_env_for_google(settings) -> dict:
+    """The Google Wallet settings of this test (the local stand-in), for a worker process."""
+    return {
+        "SITE_URL": settings.SITE_URL,
+        "LOYALTY_GOOGLE_ISSUER_ID": settings.LOYALTY_GOOGLE_ISSUER_ID,
+        "LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON": settings.LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON,
+        "LOYALTY_GOOGLE_API_BASE": settings.LOYALTY_GOOGLE_API_BASE,
+        "LOYALTY_GOOGLE_ORIGINS": ",".join(settings.LOYALTY_GOOGLE_ORIGINS),
+        "LOYALTY_GOOGLE_ID_PREFIX": settings.LOYALTY_GOOGLE_ID_PREFIX,
+        "LOYALTY_GOOGLE_TIMEOUT_SECONDS": "30",  # longer than the stall: the held call is answered, not retried
+    }
+
+
+def worker_env_for_apple(settings) -> dict:
+    """The Apple Wallet settings of this test (the local APNs), for a worker process."""
+    names = ("PASS_TYPE_ID", "TEAM_ID", "SIGNER_CERT_PATH", "SIGNER_KEY_PATH", "SIGNER_KEY_PASSWORD",
+             "WWDR_CERT_PATH", "APNS_HOST", "APNS_PORT", "APNS_AUTH", "APNS_CA_PATH")  # fmt: skip
+    env = {f"LOYALTY_APPLE_{name}": str(getattr(settings, f"LOYALTY_APPLE_{name}")) for name in names}
+    return {**env, "SITE_URL": settings.SITE_URL, "LOYALTY_APPLE_APNS_TIMEOUT_SECONDS": "30"}
+
+
 class WorkerProcess:
     def __init__(self, process: subprocess.Popen, log: Path):
         self.process = process
         self.log = log
 
-    def wait_until(self, condition, *, what: str):
-        wait_until(condition, what=what, process=self.process, log=self.log)
+    def wait_until(self, condition, *, what: str, limit: float = 0):
+        wait_until(condition, what=what, process=self.process, log=self.log, limit=limit)
 
 
 @pytest.fixture

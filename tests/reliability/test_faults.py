@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from loyalty.models import AdminAuditLog, LoyaltyCard, LoyaltyTransaction, TransactionType
 from loyalty.tasks import sync_wallet_passes
 from tests.loyalty.services.ledger_checks import assert_ledger_matches_cards, card_state, ledger_size
+from tests.reliability.conftest import worker_env_for_apple, worker_env_for_google
 from tests.support.celery import celery_broker
 from tests.wallet.google.fake_google import ISSUER_ID
 from wallet.models import ApplePass
@@ -200,25 +201,6 @@ def _google_balance(google_wallet, card) -> str:
     ]
 
 
-def _worker_env_for_google(settings) -> dict:
-    return {
-        "SITE_URL": settings.SITE_URL,
-        "LOYALTY_GOOGLE_ISSUER_ID": settings.LOYALTY_GOOGLE_ISSUER_ID,
-        "LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON": settings.LOYALTY_GOOGLE_SERVICE_ACCOUNT_JSON,
-        "LOYALTY_GOOGLE_API_BASE": settings.LOYALTY_GOOGLE_API_BASE,
-        "LOYALTY_GOOGLE_ORIGINS": ",".join(settings.LOYALTY_GOOGLE_ORIGINS),
-        "LOYALTY_GOOGLE_ID_PREFIX": settings.LOYALTY_GOOGLE_ID_PREFIX,
-        "LOYALTY_GOOGLE_TIMEOUT_SECONDS": "30",  # longer than the stall: the held call is answered, not retried
-    }
-
-
-def _worker_env_for_apple(settings) -> dict:
-    names = ("PASS_TYPE_ID", "TEAM_ID", "SIGNER_CERT_PATH", "SIGNER_KEY_PATH", "SIGNER_KEY_PASSWORD",
-             "WWDR_CERT_PATH", "APNS_HOST", "APNS_PORT", "APNS_AUTH", "APNS_CA_PATH")  # fmt: skip
-    env = {f"LOYALTY_APPLE_{name}": str(getattr(settings, f"LOYALTY_APPLE_{name}")) for name in names}
-    return {**env, "SITE_URL": settings.SITE_URL, "LOYALTY_APPLE_APNS_TIMEOUT_SECONDS": "30"}
-
-
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
@@ -226,7 +208,7 @@ def test_with_a_broker_a_stamp_never_waits_for_a_stalled_google_and_the_worker_d
     google_saved_card, google_stall, google_wallet, celery_worker, till_client, settings
 ):
     card = google_saved_card
-    worker = celery_worker(_worker_env_for_google(settings))
+    worker = celery_worker(worker_env_for_google(settings))
 
     response = till_client.post(STAMP, {"card_id": card.pk}, format="json")
 
@@ -251,7 +233,7 @@ def test_with_a_broker_a_stamp_never_waits_for_a_stalled_apns_and_the_worker_pus
 ):
     card = apple_registered_card
     tag_before = ApplePass.objects.get(card=card).change_tag
-    worker = celery_worker(_worker_env_for_apple(settings))
+    worker = celery_worker(worker_env_for_apple(settings))
 
     response = till_client.post(STAMP, {"card_id": card.pk}, format="json")
 

@@ -10,7 +10,9 @@ with PUT.
 Every call has a timeout. Failures are sorted for the callers' retry policy:
 :class:`GoogleWalletUnavailable` (timeout, connection, 5xx, 429, token
 endpoint down) is worth retrying; :class:`GoogleWalletRejected` (other 4xx)
-is not.
+is not. A 429 whose error names ``QuotaExceededException`` is neither: the
+pass has had its three notifications of the day, and the same message sent
+again as ``TEXT`` (no alert) is accepted (:class:`GoogleWalletQuotaExceeded`).
 """
 
 import logging
@@ -46,6 +48,10 @@ class GoogleWalletRejected(GoogleWalletError):
         self.status_code = status_code
 
 
+class GoogleWalletQuotaExceeded(GoogleWalletError):
+    """Google refused a ``TEXT_AND_NOTIFY`` message: the pass had its notifications of the last 24 hours."""
+
+
 class _AlreadyExists(Exception):
     pass
 
@@ -59,9 +65,7 @@ class WalletClient:
     def __init__(self, config: GoogleWalletConfig):
         self.api_base = config.api_base
         self.timeout_seconds = config.timeout_seconds
-        credentials = service_account.Credentials.from_service_account_file(
-            config.service_account_path, scopes=[SCOPE]
-        )
+        credentials = service_account.Credentials.from_service_account_file(config.service_account_path, scopes=[SCOPE])
         self.session = AuthorizedSession(credentials, refresh_timeout=config.timeout_seconds)
 
     # --- one HTTP call -------------------------------------------------------------------
@@ -78,6 +82,8 @@ class WalletClient:
         except google.auth.exceptions.TransportError as error:
             raise GoogleWalletUnavailable(f"token refresh: {error.__class__.__name__}") from error
         status = response.status_code
+        if status == 429 and "QuotaExceeded" in response.text:
+            raise GoogleWalletQuotaExceeded(f"{method} {path}: HTTP 429 quota exceeded")
         if status == 429 or status >= 500:
             raise GoogleWalletUnavailable(f"{method} {path}: HTTP {status}")
         return response
@@ -122,6 +128,23 @@ class WalletClient:
         if response.status_code != 200:
             raise self._reject("PUT", path, response)
         return response.json()
+
+    def add_message(self, resource: str, resource_id: str, message: dict) -> bool:
+        """``addMessage`` on a class or object; False when it already holds a message with this id (409)."""
+        path = f"{resource}/{resource_id}/addMessage"
+        response = self._call("POST", path, {"message": message})
+        if response.status_code == 409:
+            return False
+        if response.status_code != 200:
+            raise self._reject("POST", path, response)
+        return True
+
+    def has_message(self, resource: str, resource_id: str, message_id: str) -> bool | None:
+        """Whether the class or object holds the message ``message_id``; None when Google has no such resource."""
+        current = self.get(resource, resource_id)
+        if current is None:
+            return None
+        return any(message.get("id") == message_id for message in current.get("messages") or ())
 
     # --- create or update ---------------------------------------------------------------------
     def upsert(self, resource: str, payload: dict, *, last_payload: dict, also_send: tuple[str, ...] = ()) -> str:

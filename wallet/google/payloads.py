@@ -75,6 +75,11 @@ def _localized(render) -> dict:
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             values[code] = str(render())
+    return localized_string(values)
+
+
+def localized_string(values: dict[str, str]) -> dict:
+    """A Google LocalizedString from ``{language: text}`` holding every site language."""
     default = settings.LANGUAGE_CODE
     return {
         "defaultValue": {"language": default, "value": values[default]},

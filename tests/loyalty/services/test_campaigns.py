@@ -8,6 +8,7 @@ from smtplib import SMTPRecipientsRefused
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import (
@@ -19,7 +20,7 @@ from loyalty.exceptions import (
 )
 from loyalty.models import AdminAuditLog, Campaign, CampaignDelivery, CampaignStatus, Customer
 from loyalty.services.campaigns import (
-    CAMPAIGN_EMAIL_MAX_ATTEMPTS,
+    CAMPAIGN_MAX_ATTEMPTS,
     campaign_cancel,
     campaign_create,
     campaign_schedule,
@@ -242,6 +243,41 @@ def test_a_resumed_campaign_sends_only_the_rows_still_pending(author, customers,
     assert result.emails_sent == 1 and result.status == CampaignStatus.SENT
 
 
+def test_a_campaign_a_live_run_holds_is_not_sent_by_a_second_run(author, customers):
+    campaign = campaign_create(actor=author, text_en=TEXT)
+    campaign_schedule(actor=author, campaign_id=campaign.pk, now=NOW)  # its task is not run here
+    # a worker is sending it now (it holds the lease)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=CampaignStatus.SENDING, lease_until=timezone.now() + timedelta(minutes=4)
+    )
+    result = campaign_send(campaign_id=campaign.pk)
+    assert result.status == CampaignStatus.SENDING and not result.has_retries_pending
+    assert mail.outbox == [] and not CampaignDelivery.objects.exists()
+    assert campaigns_due_start() == 0  # the minute job leaves it to the run that holds it
+
+
+def test_a_campaign_left_sending_by_a_dead_worker_is_resumed_by_the_minute_job(
+    author, customers, settings, django_capture_on_commit_callbacks
+):
+    # given: a worker wrote the rows, sent to Anne, and was killed; its lease has lapsed since
+    campaign = campaign_create(actor=author, text_en=TEXT)
+    campaign_schedule(actor=author, campaign_id=campaign.pk, now=NOW)  # its task is not run here
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=CampaignStatus.SENDING, started_at=NOW, lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    for card in customers.values():
+        CampaignDelivery.objects.create(campaign=campaign, card=card, channel="email")
+    CampaignDelivery.objects.filter(card=customers["fr"]).update(status="sent", sent_at=NOW)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        assert campaigns_due_start() == 1
+    # then: the rest was sent, once, and the campaign is done and released
+    assert [message.to for message in mail.outbox] == [["ben@example.com"]]
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT and campaign.lease_until is None
+    assert CampaignDelivery.objects.filter(campaign=campaign).count() == 3
+
+
 def test_a_refused_email_is_marked_failed_with_the_error_class_only(
     author, customers, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -258,7 +294,7 @@ def test_a_refused_email_is_marked_failed_with_the_error_class_only(
     _sent_campaign(author, django_capture_on_commit_callbacks)
     failed = CampaignDelivery.objects.get(card=customers["en"])
     assert failed.status == "failed" and failed.error == "SMTPRecipientsRefused" and failed.sent_at is None
-    assert failed.attempts == CAMPAIGN_EMAIL_MAX_ATTEMPTS  # tried again, a bounded number of times
+    assert failed.attempts == CAMPAIGN_MAX_ATTEMPTS  # tried again, a bounded number of times
     assert [message.to for message in mail.outbox] == [["anne@example.com"]]
     assert Campaign.objects.get().status == CampaignStatus.SENT
 

@@ -7,6 +7,13 @@ keeps classes and objects in memory, answers like Google (404 for an unknown
 id, 409 for a duplicate insert, PATCH merges top-level fields) and records
 every request. Tests script failures: an HTTP status or a delay.
 
+``addMessage`` on a class or an object appends the message to its
+``messages`` (409 for an id it already holds). A ``TEXT_AND_NOTIFY``
+message is a notification of the pass — a class's, of every pass of the
+class — and, as Google does, a fourth notification of one object within
+24 hours is refused with HTTP 429 and a ``QuotaExceededException``. A class
+message is not refused (Google applies the per-pass limit to what it shows).
+
 Also runnable by hand, to click through the save button of ``make run``
 without a Google account (README "Google Wallet")::
 
@@ -37,6 +44,8 @@ SITE_URL = "https://loyalty.example.com"
 API_PREFIX = "/walletobjects/v1/"
 # google-auth addresses a service account's assertion to Google's token endpoint, whatever token_uri says.
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+NOTIFICATIONS_PER_PASS = 3
+NOTIFICATION_WINDOW_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -96,6 +105,51 @@ class FakeGoogleWallet:
     resources: dict[str, dict] = field(default_factory=dict)
     scripted: list[ScriptedAnswer] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # "loyaltyObject/<id>" or "loyaltyClass/<id>" -> times of the notifying messages it got
+    notifications: dict[str, list[float]] = field(default_factory=dict)
+    refused_notifications: int = 0
+    clock = staticmethod(time.time)
+
+    def notifications_seed(self, object_id: str, count: int) -> None:
+        """The object had ``count`` notifications just now (from before the test)."""
+        with self.lock:
+            self.notifications.setdefault(f"loyaltyObject/{object_id}", []).extend([self.clock()] * count)
+
+    def messages(self, path: str) -> list[dict]:
+        """The messages a class or object holds, e.g. ``messages("loyaltyClass/<id>")``."""
+        return list(self.resources.get(path, {}).get("messages", []))
+
+    def message_calls(self, resource: str = "") -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/addMessage") and r.path.startswith(resource)]
+
+    def _recent(self, path: str) -> int:
+        since = self.clock() - NOTIFICATION_WINDOW_SECONDS
+        return sum(1 for moment in self.notifications.get(path, ()) if moment >= since)
+
+    def _add_message(self, path: str, message: dict) -> tuple[int, dict]:
+        """Google's addMessage on ``path`` (a class or an object); called with the lock held."""
+        current = self.resources.get(path)
+        if current is None:
+            return 404, _google_error(404, f"Resource {path} not found.")
+        if any(held.get("id") == message.get("id") for held in current.get("messages", [])):
+            return 409, _google_error(409, f"Message {message.get('id')} already exists.")
+        notify = message.get("messageType") == "TEXT_AND_NOTIFY"
+        if notify and path.startswith("loyaltyObject/"):
+            class_path = f"loyaltyClass/{current.get('classId')}"
+            if self._recent(path) + self._recent(class_path) >= NOTIFICATIONS_PER_PASS:
+                self.refused_notifications += 1
+                return 429, {
+                    "error": {
+                        "code": 429,
+                        "message": "QuotaExceededException: too many notifications for this object.",
+                        "status": "RESOURCE_EXHAUSTED",
+                        "errors": [{"reason": "QuotaExceededException", "domain": "walletobjects"}],
+                    }
+                }
+        current.setdefault("messages", []).append(dict(message))
+        if notify:
+            self.notifications.setdefault(path, []).append(self.clock())
+        return 200, {"resource": current}
 
     def answer_next(self, method: str, path_contains: str = "", *, status=None, delay_seconds=0.0, times=1):
         """Make the next ``times`` matching requests fail with ``status`` and/or wait ``delay_seconds``."""
@@ -172,6 +226,9 @@ def _handler_for(wallet: FakeGoogleWallet):
                 return self._send(401, _google_error(401, "Request had invalid authentication credentials."))
             resource, _, resource_id = path.partition("/")
             with wallet.lock:
+                if method == "POST" and path.endswith("/addMessage"):
+                    status, answer = wallet._add_message(path.removesuffix("/addMessage"), body["message"])
+                    return self._send(status, answer)
                 if method == "POST":
                     key = f"{resource}/{body['id']}"
                     if key in wallet.resources:
