@@ -2,8 +2,12 @@
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
+
+from loyalty.models.tenancy import birthday_validate
 
 # Our own wording for the common errors: Django's Luxembourgish catalog lacks
 # some of them, and every message on these pages must exist in all four languages.
@@ -43,6 +47,23 @@ class JoinForm(forms.Form):
         choices=settings.LANGUAGES,
         error_messages={"required": REQUIRED, "invalid_choice": _("Choose one of the languages offered.")},
     )
+    # Optional, day and month only: the shop's birthday message (and bonus, if it gives one).
+    birthday_day = forms.TypedChoiceField(
+        label=_("Birthday: day (optional)"),
+        choices=[("", "—"), *((day, day) for day in range(1, 32))],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.Select(attrs={"autocomplete": "bday-day"}),
+    )
+    birthday_month = forms.TypedChoiceField(
+        label=_("Birthday: month (optional)"),
+        choices=[("", "—"), *MONTHS.items()],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.Select(attrs={"autocomplete": "bday-month"}),
+    )
     accept_terms = forms.BooleanField(
         label=_("I accept the program terms and the privacy policy."),
         error_messages={"required": _("Please accept the terms to get your card.")},
@@ -61,6 +82,15 @@ class JoinForm(forms.Form):
         super().__init__(*args, **kwargs)
         if language:
             self.fields["preferred_language"].initial = language
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            birthday_validate(month=cleaned.get("birthday_month"), day=cleaned.get("birthday_day"))
+        except ValidationError as error:
+            for message in error.message_dict.get("birthday_day", []):
+                self.add_error("birthday_day", message)
+        return cleaned
 
     def add_error(self, field, error):
         super().add_error(field, error)

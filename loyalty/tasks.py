@@ -3,7 +3,7 @@
 The periodic ones are scheduled by django-celery-beat (migrations
 ``loyalty/0005_periodic_tasks``, ``loyalty/0009_prune_idempotency_keys_task``,
 ``loyalty/0011_detect_alerts_task``, ``loyalty/0013_start_due_campaigns_task`` and
-``loyalty/0016_alert_hours_digest``) under the names given here.
+``loyalty/0016_alert_hours_digest``, ``loyalty/0018_automatic_messages``) under the names given here.
 """
 
 import logging
@@ -14,6 +14,7 @@ from celery import shared_task
 
 from loyalty.services.alert_digests import alert_digests_send
 from loyalty.services.alerts import alerts_detect_all
+from loyalty.services.automatic_messages import automatic_messages_deliver_for_card, automatic_messages_run
 from loyalty.services.campaigns import CAMPAIGN_MAX_ATTEMPTS, campaign_send, campaigns_due_start
 from loyalty.services.idempotency import idempotency_records_prune
 from loyalty.services.imports import card_import_run
@@ -141,3 +142,16 @@ def send_campaign(self, campaign_id: int) -> dict:
 def start_due_campaigns() -> int:
     """Every minute: queue the campaigns whose scheduled time has come, and those a dead worker left sending."""
     return campaigns_due_start()
+
+
+@shared_task(name="loyalty.send_automatic_messages", ignore_result=True)
+def send_automatic_messages() -> dict:
+    """Every 15 minutes: birthdays, points expiring, we miss you, and what waited for the window; bounded, overlap-safe."""
+    result = automatic_messages_run()
+    return {"merchants": result.merchants, "claimed": result.claimed, "delivered": result.delivered}
+
+
+@shared_task(name="loyalty.send_automatic_messages_for_card", ignore_result=True)
+def send_automatic_messages_for_card(card_id: int) -> int:
+    """After an operation claimed a message (reward ready): send it now if the merchant's window is open."""
+    return automatic_messages_deliver_for_card(card_id=card_id)

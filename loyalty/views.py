@@ -277,6 +277,8 @@ def join(request, store_code):
             phone=data["phone"],
             language=data["preferred_language"],
             marketing_consent=data["marketing_consent"],
+            birthday_month=data["birthday_month"],
+            birthday_day=data["birthday_day"],
         )
     except AlreadyEnrolled as error:
         card = card_for_link_email(merchant=page.merchant, card_id=error.details.get("card_id"))

@@ -117,6 +117,7 @@ MESSAGES = {
     "void_points": _("%(points)s points earned at %(time)s (%(amount)s)"),
     # Enrollment
     "enroll_terms_needed": _("The customer must accept the terms."),
+    "enroll_birthday_both": _("Give both the day and the month of the birthday, or neither."),
     "enrolled": _("Card created for %(name)s."),
     "already_enrolled_open": _("This customer already has a card: it is shown now."),
 }

@@ -13,6 +13,7 @@ browser's ``Accept-Language``.
 import json
 
 from django.conf import settings
+from django.utils.dates import MONTHS
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -46,6 +47,8 @@ def till_page(request):
         context = {
             "language": language,
             "languages": settings.LANGUAGES,
+            "birthday_days": range(1, 32),
+            "birthday_months": MONTHS.items(),
             "static_prefix": static_prefix(),
             "strings": till_strings(),
             "config": {

@@ -39,6 +39,8 @@ class CustomerAdmin(MerchantScopedAdmin):
         "full_name",
         "phone",
         "preferred_language",
+        "birthday_day",
+        "birthday_month",
         "marketing_consent",
         "marketing_consent_at",
         "terms_accepted_at",
@@ -54,7 +56,7 @@ class CustomerAdmin(MerchantScopedAdmin):
         "created_at",
         "erased_at",
     )
-    audited_fields = ("full_name", "phone", "preferred_language")
+    audited_fields = CUSTOMER_FIELDS
     change_form_template = "admin/back_office/customer_change_form.html"
     ordering = ("-created_at", "-id")
 

@@ -9,9 +9,10 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.models import MerchantSettings, Program, Reward
+from loyalty.models import AUTOMATIC_MESSAGE_DEFAULT_TEXTS, AutomaticMessageKind, MerchantSettings, Program, Reward
 from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.audit import changes_between
 from loyalty.services.programs import (
@@ -22,7 +23,12 @@ from loyalty.services.programs import (
     reward_create,
     reward_update,
 )
-from loyalty.services.tenancy import ALERT_SETTINGS_FIELDS, MERCHANT_SETTINGS_FIELDS, merchant_settings_update
+from loyalty.services.tenancy import (
+    ALERT_SETTINGS_FIELDS,
+    AUTOMATIC_MESSAGE_SETTINGS_FIELDS,
+    MERCHANT_SETTINGS_FIELDS,
+    merchant_settings_update,
+)
 
 from .scoping import (
     MerchantScopedAdmin,
@@ -184,6 +190,19 @@ class MerchantSettingsAdmin(MerchantScopedAdmin):
     fieldsets = (
         (None, {"fields": ("merchant", "pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")}),
         (_("Fraud alerts"), {"fields": ALERT_SETTINGS_FIELDS}),
+        *(
+            (
+                AutomaticMessageKind(kind).label,
+                {
+                    "fields": fields,
+                    "classes": ("collapse",),
+                    "description": format_lazy(
+                        "{}: “{}”", _("Default text"), AUTOMATIC_MESSAGE_DEFAULT_TEXTS[kind]
+                    ),
+                },
+            )
+            for kind, fields in AUTOMATIC_MESSAGE_SETTINGS_FIELDS.items()
+        ),
     )
     list_display = ("merchant", "pin_max_failed_attempts", "pin_lockout_minutes", "self_enrollment_open")
     audited_fields = MERCHANT_SETTINGS_FIELDS

@@ -118,6 +118,19 @@ class CardReactivateRequest(RequestBody):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+def birthday_month_field():
+    return request_fields.IntegerField(
+        min_value=1, max_value=12, required=False, allow_null=True, default=None, help_text="Optional, with birthday_day."
+    )
+
+
+def birthday_day_field():
+    """The birthday, day and month (no year), optional: the shop's birthday message and bonus, if it sends them."""
+    return request_fields.IntegerField(
+        min_value=1, max_value=31, required=False, allow_null=True, default=None, help_text="Optional, with birthday_month."
+    )
+
+
 class CardEnrollRequest(RequestBody):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -126,6 +139,8 @@ class CardEnrollRequest(RequestBody):
     marketing_consent = serializers.BooleanField(
         required=False, default=False, help_text="The customer agreed, at the counter, to receive offers by e-mail."
     )
+    birthday_month = birthday_month_field()
+    birthday_day = birthday_day_field()
 
 
 class CardLookupQuery(serializers.Serializer):
@@ -197,6 +212,8 @@ class PublicEnrollRequest(RequestBody):
     language = request_fields.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
     accept_terms = serializers.BooleanField(help_text="Must be true.")
     marketing_consent = serializers.BooleanField(required=False, default=False)
+    birthday_month = birthday_month_field()
+    birthday_day = birthday_day_field()
 
     def validate_accept_terms(self, value):
         if value is not True:

@@ -1,5 +1,11 @@
 from .alerts import Alert, AlertDigestSent, AlertRule, AlertSeverity, AlertStatus
 from .audit import AdminAuditLog
+from .automatic_messages import (
+    AUTOMATIC_MESSAGE_DEFAULT_TEXTS,
+    AutomaticMessageDelivery,
+    AutomaticMessageKind,
+    AutomaticMessageStatus,
+)
 from .base import TenantQuerySet, TimestampedModel
 from .campaigns import (
     Campaign,
@@ -16,6 +22,10 @@ from .tenancy import Customer, Merchant, MerchantSettings, Store, StoreOpeningHo
 from .transactions import ImmutableRowError, LoyaltyTransaction, TransactionType
 
 __all__ = [
+    "AUTOMATIC_MESSAGE_DEFAULT_TEXTS",
+    "AutomaticMessageDelivery",
+    "AutomaticMessageKind",
+    "AutomaticMessageStatus",
     "AdminAuditLog",
     "Alert",
     "AlertDigestSent",

@@ -1,9 +1,11 @@
 import zoneinfo
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +15,18 @@ from .base import TenantQuerySet, TimestampedModel
 def validate_timezone(value):
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
+
+
+def birthday_validate(*, month: int | None, day: int | None) -> None:
+    """Both empty, or a day that exists in that month in some year (29 February included)."""
+    if month is None and day is None:
+        return
+    if month is None or day is None:
+        raise ValidationError({"birthday_day": _("Give both the day and the month of the birthday, or neither.")})
+    try:
+        date(2000, month, day)  # 2000 is a leap year: 29 February is a birthday
+    except (TypeError, ValueError):
+        raise ValidationError({"birthday_day": _("This day does not exist in that month.")}) from None
 
 
 class Merchant(TimestampedModel):
@@ -131,6 +145,13 @@ class Customer(TimestampedModel):
         _("marketing consent withdrawn at"), null=True, blank=True
     )
     terms_accepted_at = models.DateTimeField(_("terms accepted at"), null=True, blank=True)
+    # Optional, day and month only (no year: the age is none of the shop's business).
+    birthday_month = models.PositiveSmallIntegerField(
+        _("birthday (month)"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    birthday_day = models.PositiveSmallIntegerField(
+        _("birthday (day)"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
     erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
@@ -141,6 +162,11 @@ class Customer(TimestampedModel):
         verbose_name_plural = _("customers")
         constraints = [
             models.UniqueConstraint(Lower("email"), "merchant", name="customer_email_unique_per_merchant"),
+            models.CheckConstraint(
+                condition=Q(birthday_month__isnull=True, birthday_day__isnull=True)
+                | Q(birthday_month__gte=1, birthday_month__lte=12, birthday_day__gte=1, birthday_day__lte=31),
+                name="customer_birthday_day_and_month",
+            ),
         ]
         indexes = [
             models.Index(fields=["merchant", "full_name"], name="customer_merchant_name_idx"),
@@ -148,6 +174,22 @@ class Customer(TimestampedModel):
 
     def __str__(self):
         return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        birthday_validate(month=self.birthday_month, day=self.birthday_day)
+
+
+AUTOMATIC_TEXT_MAX_LENGTH = 140  # as a campaign's: it must fit a lock-screen notification
+
+
+def _automatic_text(verbose_name):
+    return models.CharField(
+        verbose_name,
+        max_length=AUTOMATIC_TEXT_MAX_LENGTH,
+        blank=True,
+        help_text=_("Empty: the default text, in the customer's language."),
+    )
 
 
 class MerchantSettings(TimestampedModel):
@@ -251,6 +293,73 @@ class MerchantSettings(TimestampedModel):
         default=True,
         help_text=_("At 07:00 every morning, owners and managers get yesterday's new alerts (nothing when none)."),
     )
+    # Automatic messages (loyalty.services.automatic_messages): each off until the merchant turns it on; an
+    # empty text means the platform's default text, translated into the customer's language.
+    welcome_message_enabled = models.BooleanField(
+        _("welcome message"),
+        default=False,
+        help_text=_("Every new card's customer gets the e-mail with the card's link at once, with this welcome text."),
+    )
+    welcome_text_en = _automatic_text(_("welcome text in English"))
+    welcome_text_fr = _automatic_text(_("welcome text in French"))
+    welcome_text_de = _automatic_text(_("welcome text in German"))
+    welcome_text_lb = _automatic_text(_("welcome text in Luxembourgish"))
+    reward_ready_message_enabled = models.BooleanField(
+        _("reward ready message"),
+        default=False,
+        help_text=_("When a card reaches its stamp target, or its points first cover the cheapest reward."),
+    )
+    reward_ready_text_en = _automatic_text(_("reward ready text in English"))
+    reward_ready_text_fr = _automatic_text(_("reward ready text in French"))
+    reward_ready_text_de = _automatic_text(_("reward ready text in German"))
+    reward_ready_text_lb = _automatic_text(_("reward ready text in Luxembourgish"))
+    points_expiring_message_enabled = models.BooleanField(
+        _("points expiring message"),
+        default=False,
+        help_text=_("Before a card's points expire under the program's rule of days without activity."),
+    )
+    points_expiring_days = models.PositiveSmallIntegerField(
+        _("points expiring: days before"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    points_expiring_text_en = _automatic_text(_("points expiring text in English"))
+    points_expiring_text_fr = _automatic_text(_("points expiring text in French"))
+    points_expiring_text_de = _automatic_text(_("points expiring text in German"))
+    points_expiring_text_lb = _automatic_text(_("points expiring text in Luxembourgish"))
+    we_miss_you_message_enabled = models.BooleanField(
+        _("we miss you message"), default=False, help_text=_("When a card has not been used for a while.")
+    )
+    we_miss_you_days = models.PositiveSmallIntegerField(
+        _("we miss you: days without activity"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
+    we_miss_you_text_en = _automatic_text(_("we miss you text in English"))
+    we_miss_you_text_fr = _automatic_text(_("we miss you text in French"))
+    we_miss_you_text_de = _automatic_text(_("we miss you text in German"))
+    we_miss_you_text_lb = _automatic_text(_("we miss you text in Luxembourgish"))
+    birthday_message_enabled = models.BooleanField(
+        _("birthday message"),
+        default=False,
+        help_text=_("In the morning of a customer's birthday, when they gave it."),
+    )
+    birthday_bonus_stamps = models.PositiveSmallIntegerField(
+        _("birthday bonus: stamps"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_("0: no stamps. Only for programs with stamps."),
+    )
+    birthday_bonus_points = models.PositiveIntegerField(
+        _("birthday bonus: points"),
+        default=0,
+        validators=[MaxValueValidator(100_000)],
+        help_text=_("0: no points. Only for programs with points."),
+    )
+    birthday_text_en = _automatic_text(_("birthday text in English"))
+    birthday_text_fr = _automatic_text(_("birthday text in French"))
+    birthday_text_de = _automatic_text(_("birthday text in German"))
+    birthday_text_lb = _automatic_text(_("birthday text in Luxembourgish"))
 
     objects = TenantQuerySet.as_manager()
 

@@ -23,6 +23,7 @@ class TransactionType(models.TextChoices):
     CARD_DEACTIVATED = "CARD_DEACTIVATED", _("Card deactivated")
     CARD_REACTIVATED = "CARD_REACTIVATED", _("Card reactivated")
     BALANCE_IMPORTED = "BALANCE_IMPORTED", _("Balance imported")
+    BONUS = "BONUS", _("Bonus")
 
 
 class ImmutableRowError(Exception):

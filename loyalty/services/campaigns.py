@@ -393,14 +393,14 @@ def unsubscribe_url(customer: Customer) -> str:
         return settings.SITE_URL + reverse("loyalty:unsubscribe", kwargs={"token": unsubscribe_token(customer)})
 
 
-def _email_message(campaign: Campaign, customer: Customer, connection) -> EmailMultiAlternatives:
+def _email_message(message, customer: Customer, connection) -> EmailMultiAlternatives:
     language = customer.preferred_language or settings.LANGUAGE_CODE
     url = unsubscribe_url(customer)
     with translation.override(language):
         context = {
-            "merchant": campaign.merchant,
-            "text": campaign.text_for(language),
-            "link_url": campaign.link_url,
+            "merchant": message.merchant,
+            "text": message.text_for(language),
+            "link_url": message.link_url,
             "unsubscribe_url": url,
         }
         # One line whatever the merchant's name holds: a line break in a subject is a header injection.
@@ -419,34 +419,75 @@ def _email_message(campaign: Campaign, customer: Customer, connection) -> EmailM
     return message
 
 
+def email_skip_reason(customer: Customer) -> str | None:
+    """Why a marketing e-mail must not go to this customer ("erased", "no_consent"), or None."""
+    if customer.erased_at is not None:
+        return "erased"
+    if not customer.marketing_consent:
+        return "no_consent"
+    return None
+
+
+def card_message_deliver(*, card: LoyaltyCard, message, channels, connection=None) -> dict[str, str]:
+    """Send ``message`` to the holder of ``card`` on each of ``channels``; what happened on each.
+
+    The one door for "this message, this card": campaigns (for their e-mail)
+    and automatic messages (for everything) come through here, so a channel
+    is added in one place. ``message`` has ``merchant``, ``link_url`` and
+    ``text_for(language)`` (a :class:`Campaign`, or an automatic message).
+
+    - ``EMAIL``: "sent", or why not: the consent rule (:func:`email_skip_reason`),
+      or the class of the mail server's refusal (its text names the address).
+      The caller claims the delivery first, so a retry never sends it twice.
+    - ``APPLE`` / ``GOOGLE``: the card's passes are told (after commit) they
+      changed; they show the latest message as news (``card_news_get``).
+    """
+    results: dict[str, str] = {}
+    if DeliveryChannel.EMAIL in channels:
+        customer = card.customer
+        reason = email_skip_reason(customer)
+        if reason is not None:
+            results[DeliveryChannel.EMAIL] = reason
+        else:
+            try:
+                _email_message(message, customer, connection).send()
+            except Exception as error:  # noqa: BLE001 - a refusal is this card's failure, not the caller's
+                results[DeliveryChannel.EMAIL] = type(error).__name__[:100]
+            else:
+                results[DeliveryChannel.EMAIL] = "sent"
+    wallets = [channel for channel in (DeliveryChannel.APPLE, DeliveryChannel.GOOGLE) if channel in channels]
+    if wallets:
+        card_change_announce(card_id=card.pk)
+        results.update(dict.fromkeys(wallets, "sent"))
+    return results
+
+
 def _send_email_batch(
     campaign: Campaign, deliveries: list[CampaignDelivery], connection, now: datetime
 ) -> tuple[int, int]:
     sent = failed = 0
     for delivery in deliveries:
-        customer = delivery.card.customer
         pending = CampaignDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING)
-        if customer.erased_at is not None or not customer.marketing_consent:
-            reason = "erased" if customer.erased_at is not None else "no_consent"
+        reason = email_skip_reason(delivery.card.customer)
+        if reason is not None:
             pending.update(status=DeliveryStatus.SKIPPED, error=reason)
             continue
-        # Built before the claim, so a worker killed between the claim and the send has as little as possible left.
-        message = _email_message(campaign, customer, connection)
         if not pending.update(status=DeliveryStatus.SENT, sent_at=now, attempts=F("attempts") + 1):
             continue  # another worker has it
-        try:
-            message.send()
-        except Exception as error:  # noqa: BLE001 - any refusal is this row's failure, not the whole campaign's
+        result = card_message_deliver(
+            card=delivery.card, message=campaign, channels=(DeliveryChannel.EMAIL,), connection=connection
+        )[DeliveryChannel.EMAIL]
+        if result != "sent":
             # Pending again for the task's next attempt, until the attempts run out.
             is_final = delivery.attempts + 1 >= CAMPAIGN_MAX_ATTEMPTS
             CampaignDelivery.objects.filter(pk=delivery.pk).update(
                 status=DeliveryStatus.FAILED if is_final else DeliveryStatus.PENDING,
                 sent_at=None,
-                error=type(error).__name__[:100],
+                error=result,
             )
             logger.warning(
                 "campaign.email_failed",
-                extra={"campaign_id": campaign.pk, "card_id": delivery.card_id, "error": type(error).__name__},
+                extra={"campaign_id": campaign.pk, "card_id": delivery.card_id, "error": result},
             )
             failed += 1
         else:

@@ -68,6 +68,11 @@ def customer_export(*, merchant: Merchant, customer_id: int) -> dict:
             "full_name": customer.full_name,
             "phone": customer.phone,
             "preferred_language": customer.preferred_language,
+            "birthday": (
+                {"day": customer.birthday_day, "month": customer.birthday_month}
+                if customer.birthday_month is not None
+                else None
+            ),
             "marketing_consent": customer.marketing_consent,
             "marketing_consent_at": _iso(customer.marketing_consent_at),
             "marketing_consent_withdrawn_at": _iso(customer.marketing_consent_withdrawn_at),
@@ -122,6 +127,7 @@ def customer_erase(*, actor: Actor, customer_id: int, now: datetime | None = Non
     customer.email = f"erased-{customer.pk}@{ERASED_EMAIL_DOMAIN}"
     customer.full_name = ""
     customer.phone = ""
+    customer.birthday_month = customer.birthday_day = None
     customer.marketing_consent = False
     customer.marketing_consent_at = None
     customer.erased_at = now
@@ -130,6 +136,8 @@ def customer_erase(*, actor: Actor, customer_id: int, now: datetime | None = Non
             "email",
             "full_name",
             "phone",
+            "birthday_month",
+            "birthday_day",
             "marketing_consent",
             "marketing_consent_at",
             "erased_at",

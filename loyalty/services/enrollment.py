@@ -4,15 +4,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.domain.identifiers import new_card_number, new_secret_token
 from loyalty.exceptions import AlreadyEnrolled, EnrollmentClosed, ValidationFailed
+from loyalty.models.tenancy import birthday_validate
 from loyalty.models import Customer, LoyaltyCard, LoyaltyTransaction, Program, Store, TransactionType
 from loyalty.selectors.settings import merchant_settings_get
+from loyalty.services.automatic_messages import welcome_note
 from loyalty.services.ledger import ledger_record
+from loyalty.services.notifications import CardLinkReason, card_link_send
 from loyalty.services.operations import program_for_operation
 
 _IDENTIFIER_ATTEMPTS = 5
@@ -34,7 +38,7 @@ def _normalise_email(email: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def _customer_get_or_create(*, merchant, email, full_name, phone, language, marketing_consent, now):
+def _customer_get_or_create(*, merchant, email, full_name, phone, language, marketing_consent, birthday, now):
     customer = Customer.objects.filter(merchant=merchant, email__iexact=email).first()
     if customer is not None:
         return customer, False
@@ -49,6 +53,8 @@ def _customer_get_or_create(*, merchant, email, full_name, phone, language, mark
                 marketing_consent=marketing_consent,
                 marketing_consent_at=now if marketing_consent else None,
                 terms_accepted_at=now,
+                birthday_month=birthday[0],
+                birthday_day=birthday[1],
             )
             return customer, True
     except IntegrityError:  # the same e-mail enrolled concurrently
@@ -86,6 +92,9 @@ def customer_enroll(
     phone: str = "",
     language: str = "",
     marketing_consent: bool = False,
+    birthday_month: int | None = None,
+    birthday_day: int | None = None,
+    send_welcome: bool = True,
     now: datetime | None = None,
 ) -> Enrollment:
     """Give the customer with this e-mail (case-insensitive, per merchant) a card.
@@ -93,6 +102,11 @@ def customer_enroll(
     A customer who already has the program's card gets ``AlreadyEnrolled``
     with the card id in ``details`` — interfaces facing the public must not
     pass that id on (the customer pages e-mail the link instead).
+
+    The birthday (day and month, optional) is stored on a new customer; a
+    customer the shop already knew keeps theirs. When the merchant has the
+    welcome message on, the new card's link is e-mailed at once with it
+    (``send_welcome=False``: an import, whose customers already know the shop).
     """
     now = now or timezone.now()
     merchant = actor.merchant
@@ -100,6 +114,10 @@ def customer_enroll(
         raise EnrollmentClosed()
     program = program_for_operation(actor=actor)
     email = _normalise_email(email)
+    try:
+        birthday_validate(month=birthday_month, day=birthday_day)
+    except DjangoValidationError as error:
+        raise ValidationFailed(details=error.message_dict) from None
     languages = {code for code, _name in settings.LANGUAGES}
     language = language if language in languages else settings.LANGUAGE_CODE
     customer, created = _customer_get_or_create(
@@ -109,6 +127,7 @@ def customer_enroll(
         phone=(phone or "").strip()[:32],
         language=language,
         marketing_consent=bool(marketing_consent),
+        birthday=(birthday_month, birthday_day),
         now=now,
     )
     if not created:
@@ -117,4 +136,6 @@ def customer_enroll(
             raise AlreadyEnrolled(details={"card_id": existing.pk})
     card = _card_create(program=program, customer=customer, store=actor.store)
     tx = ledger_record(card=card, actor=actor, type=TransactionType.CARD_ENROLLED, now=now)
+    if send_welcome and welcome_note(card=card, now=now):
+        card_link_send(card=card, reason=CardLinkReason.WELCOME, now=now)
     return Enrollment(card=card, customer=customer, transaction=tx, customer_created=created)

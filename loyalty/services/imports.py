@@ -297,7 +297,9 @@ def _actor_for(state: dict) -> Actor:
 
 @transaction.atomic
 def _import_row(*, actor: Actor, row: dict, now: datetime) -> LoyaltyCard:
-    enrollment = customer_enroll(actor=actor, email=row["email"], full_name=row["full_name"], now=now)
+    enrollment = customer_enroll(
+        actor=actor, email=row["email"], full_name=row["full_name"], send_welcome=False, now=now
+    )
     card = card_get_locked(merchant=actor.merchant, card_ref=CardRef(card_id=enrollment.card.pk))
     fields = ["updated_at"]
     if row["card_number"]:

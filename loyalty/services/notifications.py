@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from loyalty.models import LoyaltyCard
+from loyalty.services.automatic_messages import welcome_text_take
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +38,11 @@ class CardLinkReason(StrEnum):
     ALREADY_ENROLLED = "already_enrolled"  # a public sign-up with the e-mail of a customer who has the card
     NEW_CARD = "new_card"  # a public sign-up made a card for a customer the shop already knew
     BACK_OFFICE = "back_office"  # the merchant clicked "Resend the card link"
+    WELCOME = "welcome"  # a new card, of a merchant with the welcome message on (its text is in the e-mail)
 
     @property
     def is_public(self) -> bool:
-        return self is not CardLinkReason.BACK_OFFICE
+        return self is CardLinkReason.ALREADY_ENROLLED or self is CardLinkReason.NEW_CARD
 
 
 def card_page_url(card: LoyaltyCard, language: str | None = None) -> str:
@@ -98,12 +100,15 @@ def card_link_deliver(*, card_id: int) -> bool:
         return False
     customer = card.customer
     language = customer.preferred_language or settings.LANGUAGE_CODE
+    # The first e-mail of a card whose merchant has the welcome on carries the welcome text (once).
+    welcome_text = welcome_text_take(card=card, language=language)
     with translation.override(language):
         context = {
             "card": card,
             "customer": customer,
             "program": card.program,
             "card_url": card_page_url(card, language),
+            "welcome_text": welcome_text,
         }
         # One line whatever the program's name holds: a line break in a subject is a header injection.
         subject = " ".join(render_to_string("loyalty/email/card_link_subject.txt", context).split())

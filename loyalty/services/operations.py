@@ -4,12 +4,33 @@ from datetime import datetime
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import ProgramInactive, ProgramNotFound, ProgramTypeMismatch
-from loyalty.models import Program
+from django.db.models import OuterRef, Subquery
+
+from loyalty.models import MerchantSettings, Program, Reward
 
 
 def program_for_operation(*, actor: Actor, needs: str | None = None) -> Program:
-    """The merchant's active program, checked to support ``needs`` ("stamps" or "points")."""
-    program = Program.objects.filter(merchant=actor.merchant).first()
+    """The merchant's active program, checked to support ``needs`` ("stamps" or "points").
+
+    It comes with what the "reward ready" message needs to know after the
+    operation (``loyalty.services.automatic_messages.reward_ready_note``):
+    whether the merchant has it on, and the cheapest active reward's points,
+    read in this same query so the till's operations pay no query for them.
+    """
+    program = (
+        Program.objects.filter(merchant=actor.merchant)
+        .annotate(
+            reward_ready_message_enabled=Subquery(
+                MerchantSettings.objects.filter(merchant=OuterRef("merchant")).values("reward_ready_message_enabled")[:1]
+            ),
+            cheapest_reward_points=Subquery(
+                Reward.objects.filter(program=OuterRef("pk"), is_active=True)
+                .order_by("points_required")
+                .values("points_required")[:1]
+            ),
+        )
+        .first()
+    )
     if program is None:
         raise ProgramNotFound()
     if not program.is_active:

@@ -11,7 +11,7 @@ points, only what is left is taken back, and the result says how much.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -34,6 +34,8 @@ from loyalty.exceptions import (
 )
 from loyalty.lock_objects import card_qs_for_update
 from loyalty.models import MAX_PURCHASE_CENTS, LoyaltyCard, LoyaltyTransaction, Program, Reward, TransactionType
+from loyalty.selectors.automatic_messages import card_points_expire_at, cards_points_expiring_before
+from loyalty.services.automatic_messages import reward_ready_note
 from loyalty.services.cards import card_get_locked
 from loyalty.services.ledger import ledger_record
 from loyalty.services.operations import program_for_operation, staff_pin_for_operation
@@ -159,6 +161,13 @@ def _points_earn(*, actor, card_ref, program, purchase_amount_cents, order_refer
                 staff_pin=pin,
                 notes=notes,
                 now=now,
+            )
+            reward_ready_note(
+                card=card,
+                stamps_before=card.stamp_count,
+                points_before=card.points_balance - points,
+                ledger_row=tx,
+                program=program,
             )
     except IntegrityError:
         if not order_reference:
@@ -332,25 +341,25 @@ def _points_adjust(*, actor, card_ref, points_delta, reason, pin, now) -> Points
 def points_expire(*, now: datetime | None = None, batch_size: int = 500) -> PointsExpiry:
     """Expire the balances of cards idle for their program's ``points_expiration_days``.
 
-    "Idle" means no operation since ``now - points_expiration_days`` (the last
-    activity, or enrollment for a card never used); the cut-off is an instant,
-    so the store's time zone does not move it. Each card is expired in its own
-    short transaction under its row lock, re-checking the condition, so two
-    overlapping runs never expire a balance twice, and a till operation waits
-    at most one card's expiry.
+    A card's points expire at ``card_points_expire_at`` (its last activity,
+    or enrollment for a card never used, plus the days): the one function
+    the "points expiring" message reads too, so the warning and the expiry
+    agree on the date. The moment is an instant, so the store's time zone
+    does not move it. Each card is expired in its own short transaction under
+    its row lock, re-checking the condition, so two overlapping runs never
+    expire a balance twice, and a till operation waits at most one card's expiry.
     """
     now = now or timezone.now()
     cards = points = 0
     programs = Program.objects.filter(points_expiration_days__isnull=False).exclude(loyalty_type="stamps")
     for program in programs.select_related("merchant"):
-        cutoff = now - timedelta(days=program.points_expiration_days)
-        idle = Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
+        expired_by_now = cards_points_expiring_before(program=program, moment=now)
         candidate_ids = list(
-            LoyaltyCard.objects.filter(idle, program=program, points_balance__gt=0).values_list("pk", flat=True)
+            LoyaltyCard.objects.filter(expired_by_now, program=program, points_balance__gt=0).values_list("pk", flat=True)
         )
         for start in range(0, len(candidate_ids), batch_size):
             for card_id in candidate_ids[start : start + batch_size]:
-                expired = _expire_card(program=program, card_id=card_id, cutoff=cutoff, now=now)
+                expired = _expire_card(program=program, card_id=card_id, now=now)
                 if expired:
                     cards += 1
                     points += expired
@@ -358,12 +367,11 @@ def points_expire(*, now: datetime | None = None, batch_size: int = 500) -> Poin
 
 
 @transaction.atomic
-def _expire_card(*, program: Program, card_id: int, cutoff: datetime, now: datetime) -> int:
+def _expire_card(*, program: Program, card_id: int, now: datetime) -> int:
     card = card_qs_for_update(merchant=program.merchant).filter(pk=card_id).first()
     if card is None or card.points_balance == 0:
         return 0
-    last = card.last_activity_at or card.created_at
-    if last >= cutoff:
+    if card_points_expire_at(card=card, program=program) >= now:
         return 0  # used since the candidates were listed
     expired = card.points_balance
     card.points_balance = 0

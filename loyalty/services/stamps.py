@@ -27,6 +27,7 @@ from loyalty.exceptions import (
     ValidationFailed,
 )
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, TransactionType
+from loyalty.services.automatic_messages import reward_ready_note
 from loyalty.services.cards import card_get_locked
 from loyalty.services.ledger import ledger_record
 from loyalty.services.operations import program_for_operation, staff_pin_for_operation
@@ -101,6 +102,9 @@ def _stamp_add(*, actor, card_ref, program, pin, notes, now) -> StampAdded:
     card.save(update_fields=["stamp_count", "total_stamps_earned", "last_stamp_at", "last_activity_at", "updated_at"])
     tx = ledger_record(
         card=card, actor=actor, type=TransactionType.STAMP_EARNED, stamps_delta=1, staff_pin=pin, notes=notes, now=now
+    )
+    reward_ready_note(
+        card=card, stamps_before=card.stamp_count - 1, points_before=card.points_balance, ledger_row=tx, program=program
     )
     return StampAdded(
         transaction=tx,

@@ -12,6 +12,7 @@ Changes to a merchant are for platform administrators; the others for the
 merchant's owner (or a platform administrator acting on that merchant).
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Model
@@ -24,7 +25,7 @@ from loyalty.selectors.settings import merchant_settings_get
 from loyalty.services.customers import CustomerNotFound
 from loyalty.services.wallet import card_change_announce, program_change_announce
 
-CUSTOMER_FIELDS = ("full_name", "phone", "preferred_language")
+CUSTOMER_FIELDS = ("full_name", "phone", "preferred_language", "birthday_day", "birthday_month")
 STORE_FIELDS = ("name", "code", "address", "timezone", "is_active")
 MERCHANT_FIELDS = ("name", "slug", "contact_email", "website", "is_active")
 ALERT_SETTINGS_FIELDS = (
@@ -46,11 +47,25 @@ ALERT_SETTINGS_FIELDS = (
     "alert_out_of_hours_max_operations",
     "alert_digest_enabled",
 )
+LANGUAGE_CODES = tuple(code for code, _name in settings.LANGUAGES)
+# Per message: its switch, its numbers, its texts (loyalty.services.automatic_messages).
+AUTOMATIC_MESSAGE_SETTINGS_FIELDS = {
+    "welcome": ("welcome_message_enabled",),
+    "reward_ready": ("reward_ready_message_enabled",),
+    "points_expiring": ("points_expiring_message_enabled", "points_expiring_days"),
+    "we_miss_you": ("we_miss_you_message_enabled", "we_miss_you_days"),
+    "birthday": ("birthday_message_enabled", "birthday_bonus_stamps", "birthday_bonus_points"),
+}
+AUTOMATIC_MESSAGE_SETTINGS_FIELDS = {
+    kind: (*fields, *(f"{kind}_text_{code}" for code in LANGUAGE_CODES))
+    for kind, fields in AUTOMATIC_MESSAGE_SETTINGS_FIELDS.items()
+}
 MERCHANT_SETTINGS_FIELDS = (
     "pin_max_failed_attempts",
     "pin_lockout_minutes",
     "self_enrollment_open",
     *ALERT_SETTINGS_FIELDS,
+    *(name for fields in AUTOMATIC_MESSAGE_SETTINGS_FIELDS.values() for name in fields),
 )
 
 # What each model's passes show: a change to one of these reaches the wallets.

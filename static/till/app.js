@@ -751,6 +751,13 @@ $("enroll-form").addEventListener("submit", async (event) => {
     $("enroll-terms").focus();
     return;
   }
+  const birthdayDay = $("enroll-birthday-day").value;
+  const birthdayMonth = $("enroll-birthday-month").value;
+  if (Boolean(birthdayDay) !== Boolean(birthdayMonth)) {
+    enrollError(t("enroll_birthday_both"));
+    $(birthdayDay ? "enroll-birthday-month" : "enroll-birthday-day").focus();
+    return;
+  }
   const body = {
     email,
     full_name: $("enroll-name").value.trim(),
@@ -758,6 +765,10 @@ $("enroll-form").addEventListener("submit", async (event) => {
     language: $("enroll-language").value,
     marketing_consent: $("enroll-marketing").checked,
   };
+  if (birthdayDay) {
+    body.birthday_day = Number(birthdayDay);
+    body.birthday_month = Number(birthdayMonth);
+  }
   setBusy(true);
   try {
     const { data } = await api.post(`${STORE}/cards/enroll`, body);

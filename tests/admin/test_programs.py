@@ -169,6 +169,13 @@ ALERT_SETTINGS_AT_DEFAULTS = {
     "alert_out_of_hours_max_operations": "0",
     "alert_digest_enabled": "on",
 }
+# The automatic messages' numbers, at their defaults (their switches are unticked boxes: off).
+AUTOMATIC_MESSAGES_AT_DEFAULTS = {
+    "points_expiring_days": "14",
+    "we_miss_you_days": "60",
+    "birthday_bonus_stamps": "0",
+    "birthday_bonus_points": "0",
+}
 
 
 def test_merchant_settings_change_is_audited(world, clients):
@@ -180,6 +187,7 @@ def test_merchant_settings_change_is_audited(world, clients):
             "pin_lockout_minutes": "",
             "self_enrollment_open": "on",
             **ALERT_SETTINGS_AT_DEFAULTS,
+            **AUTOMATIC_MESSAGES_AT_DEFAULTS,
         },
     )
     assert response.status_code == 302
@@ -194,7 +202,7 @@ def test_owner_sets_the_fraud_alert_rules_in_the_merchant_settings(world, client
     for name in ALERT_SETTINGS_AT_DEFAULTS:
         assert f'name="{name}"' in page
     form = {"pin_max_failed_attempts": "", "pin_lockout_minutes": "", "self_enrollment_open": "on"}
-    form |= ALERT_SETTINGS_AT_DEFAULTS | {"alert_busy_card_max_operations": "8"}
+    form |= ALERT_SETTINGS_AT_DEFAULTS | AUTOMATIC_MESSAGES_AT_DEFAULTS | {"alert_busy_card_max_operations": "8"}
     del form["alert_void_rate_enabled"]  # an unticked box: the rule is off
     assert clients["owner"].post(url, form).status_code == 302
     world.alpha.settings.refresh_from_db()
@@ -202,6 +210,33 @@ def test_owner_sets_the_fraud_alert_rules_in_the_merchant_settings(world, client
     assert world.alpha.settings.alert_void_rate_enabled is False
     entry = AdminAuditLog.objects.get(object_type="loyalty.MerchantSettings")
     assert entry.changes == {"alert_busy_card_max_operations": [5, 8], "alert_void_rate_enabled": [True, False]}
+
+
+def test_owner_turns_on_the_birthday_message_with_a_bonus_and_own_text(world, clients):
+    url = reverse("admin:loyalty_merchantsettings_change", args=[world.alpha.settings.pk])
+    page = clients["owner"].get(url).content.decode()
+    for name in ("welcome_message_enabled", "birthday_bonus_points", "we_miss_you_text_lb", "points_expiring_days"):
+        assert f'name="{name}"' in page
+    assert "Happy birthday! Thank you for being with us." in page  # the default text, shown to the owner
+    form = {"pin_max_failed_attempts": "", "pin_lockout_minutes": "", "self_enrollment_open": "on"}
+    form |= ALERT_SETTINGS_AT_DEFAULTS | AUTOMATIC_MESSAGES_AT_DEFAULTS
+    form |= {"birthday_message_enabled": "on", "birthday_bonus_points": "50", "birthday_text_fr": "Bon anniversaire !"}
+    assert clients["owner"].post(url, form).status_code == 302
+    world.alpha.settings.refresh_from_db()
+    assert world.alpha.settings.birthday_message_enabled is True
+    assert (world.alpha.settings.birthday_bonus_points, world.alpha.settings.birthday_text_fr) == (50, "Bon anniversaire !")
+    entry = AdminAuditLog.objects.get(object_type="loyalty.MerchantSettings")
+    assert entry.changes == {
+        "birthday_message_enabled": [False, True],
+        "birthday_bonus_points": [0, 50],
+        "birthday_text_fr": ["", "Bon anniversaire !"],
+    }
+
+    form |= {"birthday_bonus_points": "100001"}
+    response = clients["owner"].post(url, form)
+    assert response.status_code == 200  # the form comes back with the error; nothing changed
+    world.alpha.settings.refresh_from_db()
+    assert world.alpha.settings.birthday_bonus_points == 50
 
 
 @pytest.mark.parametrize(("field", "low", "high"), [(name, *bounds) for name, bounds in PROGRAM_BOUNDS.items()])

@@ -202,6 +202,25 @@ class TestEnroll:
         assert card.enrolled_store == store and body["customer"]["email"] == "new@example.com"
         assert LoyaltyTransaction.objects.get(pk=body["transaction_id"]).type == "CARD_ENROLLED"
 
+    def test_enroll_with_a_birthday_stores_day_and_month(self, staff_client, store, program):
+        response = staff_client.post(
+            BASE + "cards/enroll",
+            {"email": "bday@example.com", "birthday_day": 29, "birthday_month": 2},
+            format="json",
+        )
+        assert response.status_code == 201
+        customer = LoyaltyCard.objects.get(pk=response.json()["id"]).customer
+        assert (customer.birthday_day, customer.birthday_month) == (29, 2)
+
+    @pytest.mark.parametrize("birthday", [{"birthday_day": 31, "birthday_month": 4}, {"birthday_day": 5}])
+    def test_a_birthday_that_does_not_exist_or_lacks_its_month_is_400_and_enrolls_nobody(
+        self, staff_client, store, program, birthday
+    ):
+        response = staff_client.post(BASE + "cards/enroll", {"email": "bday@example.com", **birthday}, format="json")
+        assert (response.status_code, error_of(response)["code"]) == (400, "VALIDATION_ERROR")
+        assert "birthday_day" in error_of(response)["details"]
+        assert not LoyaltyCard.objects.filter(customer__email="bday@example.com").exists()
+
     def test_already_enrolled_is_409_with_the_card_id(self, staff_client, store, program, card):
         response = staff_client.post(BASE + "cards/enroll", {"email": card.customer.email.upper()}, format="json")
         assert (response.status_code, error_of(response)["code"]) == (409, "ALREADY_ENROLLED")

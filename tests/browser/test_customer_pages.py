@@ -99,6 +99,12 @@ def test_the_form_works_with_the_keyboard_alone(browser, live_server, demo_store
     email.send_keys("tom.schmit@example.com", Keys.TAB, "Tom Schmit", Keys.TAB, Keys.TAB)
     focused = browser.switch_to.active_element
     assert focused.get_attribute("id") == "id_preferred_language"
+    # The optional birthday, day then month, left empty.
+    focused.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "id_birthday_day"
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("id") == "id_birthday_month"
     # Past the terms' <details> and the privacy link to the checkbox, then the marketing box, then submit.
     focused.send_keys(Keys.TAB, Keys.TAB, Keys.TAB)
     assert browser.switch_to.active_element.get_attribute("id") == "id_accept_terms"

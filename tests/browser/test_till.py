@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.domain.cards import CardRef
@@ -387,9 +387,15 @@ def test_enrolling_at_the_counter_shows_the_card_page_as_a_qr_code(browser, live
     assert not LoyaltyCard.objects.filter(customer__email="walk.in@example.com").exists()
 
     browser.find_element(By.ID, "enroll-terms").click()
+    # A day without its month is refused before anything is sent.
+    Select(browser.find_element(By.ID, "enroll-birthday-day")).select_by_value("24")
+    browser.find_element(By.CSS_SELECTOR, "#enroll-form button[type=submit]").click()
+    assert "day and the month" in text_of(browser, "#enroll-error", "day and the month")
+    Select(browser.find_element(By.ID, "enroll-birthday-month")).select_by_value("12")
     browser.find_element(By.CSS_SELECTOR, "#enroll-form button[type=submit]").click()
     visible(browser, "#screen-enrolled")
     card = LoyaltyCard.objects.get(customer__email="walk.in@example.com")
+    assert (card.customer.birthday_day, card.customer.birthday_month) == (24, 12)
     link = browser.find_element(By.ID, "enrolled-link").text
     assert link.endswith(f"/card/{card.public_token}/")
     assert not card.customer.marketing_consent

@@ -378,3 +378,26 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled_and_recorded(
     assert (first.status_code, second.status_code, third.status_code) == (302, 302, 429)
     enrolled = LoyaltyTransaction.objects.get(card__customer__email="a@example.com")
     assert enrolled.ip_address == "192.0.2.10"
+
+
+def test_the_birthday_is_optional_and_stored_as_day_and_month(client, store, program):
+    response = client.post(join_url(store), join_data(birthday_day="29", birthday_month="2"))
+    assert response.status_code == 302
+    customer = Customer.objects.get(email="lea.muller@example.com")
+    assert (customer.birthday_day, customer.birthday_month) == (29, 2)
+
+    client.post(join_url(store), join_data(email="no.birthday@example.com"))
+    customer = Customer.objects.get(email="no.birthday@example.com")
+    assert (customer.birthday_day, customer.birthday_month) == (None, None)
+
+
+def test_a_birthday_that_does_not_exist_is_refused_in_the_page_language(client, store, program):
+    response = client.post(
+        join_url(store, "de"), join_data(birthday_day="31", birthday_month="4", preferred_language="de")
+    )
+    assert response.status_code == 200
+    assert "Diesen Tag gibt es in diesem Monat nicht." in response.content.decode()
+    assert not Customer.objects.exists()
+    body = client.get(join_url(store, "fr")).content.decode()
+    assert '<label for="id_birthday_month">Anniversaire : mois (facultatif)</label>' in body
+    assert ">avril</option>" in body

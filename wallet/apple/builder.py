@@ -135,9 +135,9 @@ def pass_content_build(*, apple_pass: ApplePass, config: AppleConfig) -> PassCon
             )
     news = card_news_get(card_id=card.pk)
     if news is not None:
-        # A key of its own per campaign: the field's value changes with each campaign, so the
+        # A key of its own per message: the field's value changes with each message, so the
         # device shows the changeMessage ("%@": the text itself) on the lock screen once.
-        news_key = f"TEXT_NEWS_{news.pk}"
+        news_key = f"TEXT_NEWS_{news.key}"
         for language in localization.LANGUAGES:
             dynamic[language][news_key] = "\n".join(filter(None, (news.text_for(language), news.link_url)))
         back.append(_field("news", "LABEL_NEWS", news_key, changeMessage="%@"))

@@ -105,6 +105,8 @@ class PublicViewSet(viewsets.GenericViewSet):
                 phone=data["phone"],
                 language=data.get("language", ""),
                 marketing_consent=data["marketing_consent"],
+                birthday_month=data["birthday_month"],
+                birthday_day=data["birthday_day"],
             )
         except AlreadyEnrolled as already:
             card = card_for_link_email(merchant=store.merchant, card_id=already.details["card_id"])
