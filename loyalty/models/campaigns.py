@@ -112,6 +112,11 @@ class Campaign(TimestampedModel):
     def __str__(self):
         return self.text_for(settings.LANGUAGE_CODE)[:40] or str(self.pk)
 
+    @property
+    def wallet_message_id(self) -> str:
+        """The id of its message on Google passes: a message is added once under it."""
+        return f"campaign-{self.pk}"
+
     def text_for(self, language: str | None) -> str:
         """The text for ``language``, else the site's default language's, else the first one written."""
         for code in (language, settings.LANGUAGE_CODE, *CAMPAIGN_LANGUAGES):

@@ -94,6 +94,7 @@ class AutomaticMessage:
     merchant_settings: MerchantSettings
     kind: str
     link_url: str = ""
+    wallet_message_id: str = ""  # its id on a Google pass: one per delivery row
 
     def text_for(self, language: str | None) -> str:
         return automatic_message_text(merchant_settings=self.merchant_settings, kind=self.kind, language=language)
@@ -352,12 +353,18 @@ def _deliver(row: AutomaticMessageDelivery, merchant_settings: MerchantSettings,
     )
     if not claimed:
         return False  # another run has it
-    message = AutomaticMessage(merchant=row.merchant, merchant_settings=merchant_settings, kind=row.kind)
+    message = AutomaticMessage(
+        merchant=row.merchant, merchant_settings=merchant_settings, kind=row.kind,
+        wallet_message_id=f"automatic-{row.pk}",
+    )
     results = card_message_deliver(card=row.card, message=message, channels=MESSAGE_CHANNELS, connection=connection)
     AutomaticMessageDelivery.objects.filter(pk=row.pk).update(email_result=results[DeliveryChannel.EMAIL])
     logger.info(
         "automatic_message.sent",
-        extra={"card_id": row.card_id, "kind": row.kind, "email": results[DeliveryChannel.EMAIL]},
+        extra={
+            "card_id": row.card_id, "kind": row.kind,
+            "email": results[DeliveryChannel.EMAIL], "google": results[DeliveryChannel.GOOGLE],
+        },
     )
     return True
 

@@ -96,6 +96,7 @@ from loyalty.selectors.campaigns import campaign_cards
 from loyalty.services.audit import audit_record, changes_between
 from loyalty.services.wallet import (
     campaign_apple_deliver,
+    card_change_announce,
     campaign_google_class_deliver,
     campaign_google_object_deliver,
     campaign_wallet_cards,
@@ -439,8 +440,11 @@ def card_message_deliver(*, card: LoyaltyCard, message, channels, connection=Non
     - ``EMAIL``: "sent", or why not: the consent rule (:func:`email_skip_reason`),
       or the class of the mail server's refusal (its text names the address).
       The caller claims the delivery first, so a retry never sends it twice.
-    - ``APPLE`` / ``GOOGLE``: the card's passes are told (after commit) they
-      changed; they show the latest message as news (``card_news_get``).
+    - ``APPLE``: the card's pass is told (after commit) it changed; it shows
+      the latest message as news (``card_news_get``), with a push.
+    - ``GOOGLE``: the message is added to the card's Google pass under
+      ``message.wallet_message_id`` (within Google's 3 alerts a day, as a
+      campaign's); "no_pass" when the card was never saved to Google Wallet.
     """
     results: dict[str, str] = {}
     if DeliveryChannel.EMAIL in channels:
@@ -455,11 +459,19 @@ def card_message_deliver(*, card: LoyaltyCard, message, channels, connection=Non
                 results[DeliveryChannel.EMAIL] = type(error).__name__[:100]
             else:
                 results[DeliveryChannel.EMAIL] = "sent"
-    wallets = [channel for channel in (DeliveryChannel.APPLE, DeliveryChannel.GOOGLE) if channel in channels]
-    if wallets:
+    if DeliveryChannel.APPLE in channels:
         card_change_announce(card_id=card.pk)
-        results.update(dict.fromkeys(wallets, "sent"))
+        results[DeliveryChannel.APPLE] = "sent"
+    if DeliveryChannel.GOOGLE in channels:
+        results[DeliveryChannel.GOOGLE] = _google_card_message(card, message)
     return results
+
+
+def _google_card_message(card: LoyaltyCard, message) -> str:
+    if card.pk not in campaign_wallet_cards(card_ids=[card.pk])["google"]:
+        return "no_pass"
+    outcome = campaign_google_object_deliver(card_id=card.pk, check_first=False, **_google_message(message))
+    return outcome.status if outcome.status != DeliveryStatus.SENT else "sent"
 
 
 def _send_email_batch(
@@ -572,11 +584,12 @@ def _deliver_wallet_rows(campaign: Campaign, channel: str, deliver, *, batch_siz
         _lease_renew(campaign)
 
 
-def _google_message(campaign: Campaign) -> dict:
+def _google_message(message) -> dict:
+    """A campaign's or an automatic message's Google message: its id (one per message and card set) and texts."""
     return {
-        "message_id": f"campaign-{campaign.pk}",
-        "texts": {code: campaign.text_for(code) for code in CAMPAIGN_LANGUAGES},
-        "link_url": campaign.link_url,
+        "message_id": message.wallet_message_id,
+        "texts": {code: message.text_for(code) for code in CAMPAIGN_LANGUAGES},
+        "link_url": message.link_url,
     }
 
 

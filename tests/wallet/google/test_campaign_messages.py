@@ -180,3 +180,26 @@ def test_a_resumed_row_asks_google_first_and_sends_nothing_twice(author, store, 
     assert [(c.method, c.path) for c in google_wallet.requests] == [("GET", _object(saved_cards[0]))]
     assert len(google_wallet.messages(_object(saved_cards[0]))) == 1
     assert _google_rows(campaign)[saved_cards[0].pk] == ("sent", "")
+
+
+def test_an_automatic_message_reaches_a_saved_pass_as_its_own_message(store, saved_cards, google_wallet, merchant):
+    """The automatic messages go through the campaigns' door: one object message per card, within the quota."""
+    from loyalty.models import AutomaticMessageDelivery, Customer
+    from loyalty.services.automatic_messages import automatic_messages_run
+    from loyalty.services.tenancy import merchant_settings_update
+
+    merchant_settings_update(actor=factories.owner_actor(store), birthday_message_enabled=True)
+    saved, never_saved = saved_cards[0], saved_cards[3]
+    today = timezone.localtime(timezone.now(), timezone=store.zone) if hasattr(store, "zone") else timezone.now()
+    Customer.objects.filter(pk__in=[saved.customer_id, never_saved.customer_id]).update(
+        birthday_month=today.month, birthday_day=today.day
+    )
+
+    automatic_messages_run()
+
+    row = AutomaticMessageDelivery.objects.get(card=saved, kind="birthday")
+    (call,) = google_wallet.message_calls("loyaltyObject")
+    assert call.path == f"{_object(saved)}/addMessage"
+    assert call.body["message"]["id"] == f"automatic-{row.pk}"
+    assert call.body["message"]["messageType"] == "TEXT_AND_NOTIFY"
+    assert AutomaticMessageDelivery.objects.filter(card=never_saved, kind="birthday").exists()
