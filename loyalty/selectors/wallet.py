@@ -6,7 +6,21 @@ models only through these functions and ``customer_pages.program_rewards``, so t
 merchant's order, and active stores are listed) are loyalty's, written once.
 """
 
-from loyalty.models import Campaign, CampaignStatus, LoyaltyCard, Program, Store
+from django.db.models import Count, Max, OuterRef, Subquery
+
+from loyalty.models import (
+    Campaign,
+    CampaignDelivery,
+    CampaignStatus,
+    Customer,
+    LoyaltyCard,
+    Merchant,
+    Program,
+    Reward,
+    Store,
+)
+
+NEWS_STATUSES = (CampaignStatus.SENDING.value, CampaignStatus.SENT.value)
 
 
 def card_get_for_wallet(*, card_id: int) -> LoyaltyCard:
@@ -38,16 +52,53 @@ def merchant_stores_for_pass(*, merchant_id: int) -> list[Store]:
     return list(Store.objects.filter(merchant_id=merchant_id, is_active=True).order_by("name"))
 
 
+def _news_campaigns(card_id):
+    return Campaign.objects.filter(deliveries__card_id=card_id, status__in=NEWS_STATUSES).order_by("-started_at", "-pk")
+
+
+def pass_source_models() -> dict:
+    """The loyalty tables the Apple pass's one hand-written read joins (``wallet.apple.selectors``), by
+    role; its ORM twin is :func:`card_pass_annotations` with the pass's ``select_related``."""
+    return {
+        "card": LoyaltyCard, "customer": Customer, "program": Program, "merchant": Merchant,
+        "reward": Reward, "store": Store, "campaign": Campaign, "delivery": CampaignDelivery,
+    }  # fmt: skip
+
+
+def _row_version(queryset, group: str, aggregate):
+    """One value over the rows of ``queryset`` sharing ``group`` (an outer reference), as a subquery."""
+    return Subquery(queryset.values(group).annotate(value=aggregate).values("value")[:1])
+
+
+def card_pass_annotations(*, card_path: str) -> dict:
+    """Annotations for a query reaching a card at ``card_path`` (``"card__"``, or ``""`` on cards):
+    what a pass needs besides the card's own row, its program and its merchant, in the same statement.
+
+    ``pass_rewards_count``/``pass_rewards_updated`` and ``pass_stores_count``/``pass_stores_updated``
+    change whenever a row of the program's rewards or of the merchant's stores is added, edited
+    (every write saves ``updated_at``) or deleted, so they stand for the rows in a cache key without
+    reading them; ``pass_news_id`` is the campaign :func:`card_news_get` would return.
+    """
+    program_id, merchant_id, card_id = (OuterRef(f"{card_path}{name}") for name in ("program_id", "merchant_id", "pk"))
+    rewards = Reward.objects.filter(program_id=program_id).order_by()
+    stores = Store.objects.filter(merchant_id=merchant_id).order_by()
+    return {
+        "pass_rewards_count": _row_version(rewards, "program_id", Count("pk")),
+        "pass_rewards_updated": _row_version(rewards, "program_id", Max("updated_at")),
+        "pass_stores_count": _row_version(stores, "merchant_id", Count("pk")),
+        "pass_stores_updated": _row_version(stores, "merchant_id", Max("updated_at")),
+        "pass_news_id": Subquery(_news_campaigns(card_id).values("pk")[:1]),
+    }
+
+
+def campaign_get_for_pass(*, campaign_id: int) -> Campaign | None:
+    return Campaign.objects.filter(pk=campaign_id).first()
+
+
 def card_news_get(*, card_id: int) -> Campaign | None:
     """The latest campaign that reached this card (sending or sent), whose text its passes show as news.
 
     A card is in a campaign's audience when the campaign has a delivery row
     for it (every card of the audience gets one, consenting to e-mail or not).
     """
-    return (
-        Campaign.objects.filter(
-            deliveries__card_id=card_id, status__in=(CampaignStatus.SENDING, CampaignStatus.SENT)
-        )
-        .order_by("-started_at", "-pk")
-        .first()
-    )
+    return _news_campaigns(card_id).first()
