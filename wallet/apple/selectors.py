@@ -107,6 +107,17 @@ def _source_from_row(row) -> PassSource:
 NEVER_AUTOMATICALLY = 2**31 - 1
 
 
+@functools.cache
+def _prepared_cursor_class():
+    import psycopg
+
+    class PreparedCursor(psycopg.Cursor):
+        def execute(self, query, params=None, **options):
+            return super().execute(query, params, prepare=True, **options)
+
+    return PreparedCursor
+
+
 def _prepared_cursor(connection):
     """On PostgreSQL, a cursor whose statements are prepared once per connection (psycopg keeps them,
     by name, and prepares again on a new connection): planning this 5-table read with its 5 sub-plans
@@ -116,18 +127,12 @@ def _prepared_cursor(connection):
     logged, counted by the tests and its errors are Django's. Elsewhere, the usual cursor."""
     if connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg
-
-    class PreparedCursor(psycopg.Cursor):
-        def execute(self, query, params=None, **options):
-            return super().execute(query, params, prepare=True, **options)
-
     connection.ensure_connection()
     if connection.connection.prepare_threshold is None:
         # Django turns psycopg's preparing off (None) for the whole connection; its own cursors bind on the
         # client and never prepare, so a threshold no statement reaches lets only ``prepare=True`` through.
         connection.connection.prepare_threshold = NEVER_AUTOMATICALLY
-    raw = PreparedCursor(connection.connection)
+    raw = _prepared_cursor_class()(connection.connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 

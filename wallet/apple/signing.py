@@ -11,6 +11,7 @@ Apple requires the signing time, so those options are never passed.
 
 import functools
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,13 +65,27 @@ def _signing_material(cert: tuple, key: tuple, key_password: str, wwdr: tuple) -
     )
 
 
+# The files are looked at (three stat calls) at most this often per process and configuration.
+FILES_CHECK_SECONDS = 5.0
+_checked: dict = {}  # (paths, password) -> (when, material)
+
+
 def signing_material(config: AppleConfig) -> SigningMaterial:
-    return _signing_material(
+    """The parsed certificate, key and WWDR certificate; read again within FILES_CHECK_SECONDS of a file
+    being replaced (a renewed certificate needs no restart)."""
+    paths = (config.signer_cert_path, config.signer_key_path, config.signer_key_password, config.wwdr_cert_path)
+    now = time.monotonic()
+    checked = _checked.get(paths)
+    if checked is not None and now - checked[0] < FILES_CHECK_SECONDS:
+        return checked[1]
+    material = _signing_material(
         _file_version(config.signer_cert_path),
         _file_version(config.signer_key_path),
         config.signer_key_password,
         _file_version(config.wwdr_cert_path),
     )
+    _checked[paths] = (now, material)
+    return material
 
 
 def manifest_sign(*, manifest: bytes, config: AppleConfig) -> bytes:

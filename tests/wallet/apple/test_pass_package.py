@@ -323,9 +323,10 @@ def test_signature_has_signing_time_and_the_wwdr_intermediate(apple_settings, db
     assert signer in certificates
 
 
-def test_certificates_and_key_are_loaded_once_per_process(apple_settings, db):
+def test_certificates_and_key_are_loaded_once_per_process(apple_settings, db, monkeypatch):
     card, _ = _card("stamps")
     signing._signing_material.cache_clear()
+    monkeypatch.setattr(signing, "FILES_CHECK_SECONDS", 0.0)  # the files are looked at on every pass
 
     _build(card)
     _build(card)
@@ -481,7 +482,10 @@ def test_a_new_merchant_name_is_on_the_next_pass(apple_settings, db):
     assert before["icon.png"] != after["icon.png"]  # the default logo is the merchant's initial: C, then B
 
 
-def test_a_renewed_certificate_is_read_again_without_a_restart(apple_settings, db, tmp_path, dev_certificates):
+def test_a_renewed_certificate_is_read_again_without_a_restart(
+    apple_settings, db, tmp_path, dev_certificates, monkeypatch
+):
+    monkeypatch.setattr(signing, "FILES_CHECK_SECONDS", 0.0)  # at once, not within the next 5 seconds
     card, _ = _card("stamps")
     copy = tmp_path / "signer.pem"
     copy.write_bytes(dev_certificates.signer_cert.read_bytes())
