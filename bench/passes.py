@@ -78,12 +78,19 @@ def pass_generation(card, *, seconds: float) -> list[Figure]:
         pass_package_build(apple_pass=apple_pass, config=config)  # reads the card's current state
 
     measured = rates({"signature": bare_signature, "package": package}, seconds)
-    return [Figure.against(
-        SECTION, "signed .pkpass files/s", measured["package"], "/s", measured["signature"],
-        "bare PKCS#7 detached signature", 0.4,
-        f"{len(sizes)} files, {package_size / 1024:.1f} KB per pass; manifest {sizes['manifest.json']} bytes; "
-        "card read included (1 statement)",
-    )]
+    return [
+        Figure.against(
+            SECTION,
+            "signed .pkpass files/s",
+            measured["package"],
+            "/s",
+            measured["signature"],
+            "bare PKCS#7 detached signature",
+            0.4,
+            f"{len(sizes)} files, {package_size / 1024:.1f} KB per pass; manifest {sizes['manifest.json']} bytes; "
+            "card read included (1 statement)",
+        )
+    ]
 
 
 def pass_fetch(card, *, repeat: int = FETCH_REPEAT) -> Figure:
@@ -119,7 +126,10 @@ def pass_fetch(card, *, repeat: int = FETCH_REPEAT) -> Figure:
     ordered = sorted(timings)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return Figure.under(
-        SECTION, "a device's pass fetch after a push (GET, whole view), p50", statistics.median(timings), "ms",
+        SECTION,
+        "a device's pass fetch after a push (GET, whole view), p50",
+        statistics.median(timings),
+        "ms",
         FETCH_TARGET_MS,
         f"p99 {p99:.1f} ms; Python CPU p50 {statistics.median(cpu):.1f} ms; {len(captured.captured_queries)} "
         f"queries; {size / 1024:.1f} KB; no If-Modified-Since, so the pass is built",

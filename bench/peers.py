@@ -45,7 +45,9 @@ def _log(message: str) -> None:
 def _walletpass_python(*, install: bool) -> Path | None:
     venv = PEERS / "django-walletpass-venv"
     python = venv / "bin" / "python"
-    installed = python.exists() and subprocess.run([python, "-c", "import django_walletpass"], capture_output=True)
+    installed = python.exists() and subprocess.run(
+        [python, "-c", "import django_walletpass"], capture_output=True, check=False
+    )
     if not (installed and installed.returncode == 0):
         if not install:
             return None
@@ -76,7 +78,7 @@ def _version(python_or_prefix, package: str) -> str:
     if isinstance(python_or_prefix, Path) and python_or_prefix.name == "python":
         found = subprocess.run(
             [python_or_prefix, "-c", f"from importlib.metadata import version; print(version({package!r}))"],
-            capture_output=True, text=True,
+            capture_output=True, text=True, check=False,
         )  # fmt: skip
         return found.stdout.strip()
     manifest = python_or_prefix / "node_modules" / package / "package.json"
@@ -121,9 +123,7 @@ def _model(package: bytes, directory: Path) -> None:
 
 
 def _drive(command: list, plan: dict) -> dict:
-    finished = subprocess.run(
-        command, input=json.dumps(plan), capture_output=True, text=True, timeout=300, check=False
-    )
+    finished = subprocess.run(command, input=json.dumps(plan), capture_output=True, text=True, timeout=300, check=False)
     if finished.returncode != 0:
         raise RuntimeError(finished.stderr.strip()[-500:] or f"exit status {finished.returncode}")
     return json.loads(finished.stdout.strip().splitlines()[-1])
@@ -160,17 +160,20 @@ def run(card, *, count: int, install: bool = True) -> list[Figure]:
         left_out.append("django-walletpass not installed (a full run installs it)")
     else:
         peers[f"django-walletpass {_version(python, 'django-walletpass')} (PassBuilder)"] = (
-            [python, DRIVERS / "django_walletpass_driver.py"], {}
+            [python, DRIVERS / "django_walletpass_driver.py"],
+            {},
         )
     prefix = _node_prefix(install=install)
     if prefix is None:
         left_out.append(
-            "passkit-generator skipped: node or npm not found" if not (shutil.which("node") and shutil.which("npm"))
+            "passkit-generator skipped: node or npm not found"
+            if not (shutil.which("node") and shutil.which("npm"))
             else "passkit-generator not installed (a full run installs it)"
         )
     else:
         peers[f"passkit-generator {_version(prefix, 'passkit-generator')} (Node)"] = (
-            ["node", DRIVERS / "passkit_generator_driver.js"], {"node_prefix": str(prefix)}
+            ["node", DRIVERS / "passkit_generator_driver.js"],
+            {"node_prefix": str(prefix)},
         )
 
     figures, measured = [], {}
@@ -183,23 +186,46 @@ def run(card, *, count: int, install: bool = True) -> list[Figure]:
             except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as error:
                 result, problem = None, f"did not run: {error}"
         if result is None or problem:
-            figures.append(Figure(SECTION, f"{name}: signed .pkpass files/s", 0.0, "/s", target="verifies",
-                                  passed=False, detail=f"openssl smime -verify: {problem}"))
+            figures.append(
+                Figure(
+                    SECTION,
+                    f"{name}: signed .pkpass files/s",
+                    0.0,
+                    "/s",
+                    target="verifies",
+                    passed=False,
+                    detail=f"openssl smime -verify: {problem}",
+                )
+            )
             continue
         rate = result["count"] / result["seconds"]
         measured[name] = rate
-        figures.append(Figure(SECTION, f"{name}: signed .pkpass files/s", rate, "/s",
-                              detail=f"{result['count']} passes, loop timed in its process; "
-                              "verifies with openssl smime -verify"))
+        figures.append(
+            Figure(
+                SECTION,
+                f"{name}: signed .pkpass files/s",
+                rate,
+                "/s",
+                detail=f"{result['count']} passes, loop timed in its process; verifies with openssl smime -verify",
+            )
+        )
     for line in left_out:
         _log(line)
     detail = "; ".join([f"{count} passes, each read from the database; the same files and certificates", *left_out])
     if measured:
         fastest = max(measured, key=measured.get)
-        figures.append(Figure.against(
-            SECTION, "ours: signed .pkpass files/s", ours, "/s", measured[fastest], fastest.split(" (")[0],
-            TARGET_RATIO, detail,
-        ))
+        figures.append(
+            Figure.against(
+                SECTION,
+                "ours: signed .pkpass files/s",
+                ours,
+                "/s",
+                measured[fastest],
+                fastest.split(" (")[0],
+                TARGET_RATIO,
+                detail,
+            )
+        )
     else:
         figures.append(Figure(SECTION, "ours: signed .pkpass files/s", ours, "/s", detail=detail))
     return figures

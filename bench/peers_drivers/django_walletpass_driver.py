@@ -14,8 +14,8 @@ from pathlib import Path
 
 plan = json.load(sys.stdin)
 
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
+import django
+from django.conf import settings
 
 settings.configure(
     SECRET_KEY="peer-bench-only",
@@ -34,7 +34,7 @@ settings.configure(
 )
 django.setup()
 
-from django_walletpass.services import PassBuilder  # noqa: E402
+from django_walletpass.services import PassBuilder
 
 model = Path(plan["model"])
 pass_json = json.loads((model / "pass.json").read_text(encoding="utf-8"))

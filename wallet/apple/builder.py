@@ -183,7 +183,9 @@ def _program_texts(program: Program) -> dict[str, dict[str, str]]:
             entries["TEXT_DEFAULT_REWARD"] = default_reward[:1].upper() + default_reward[1:]
         rules = []
         if program.has_stamps:
-            rules.append(templates["stamps_rule"].format(target=program.stamps_target, reward=reward_text or default_reward))
+            rules.append(
+                templates["stamps_rule"].format(target=program.stamps_target, reward=reward_text or default_reward)
+            )
         if program.has_points:
             rules.append(templates["points_rule"].format(rate=program.points_per_euro))
             if program.minimum_purchase_cents:
@@ -207,7 +209,9 @@ def _design_build(key: tuple, program: Program) -> PassDesign:
     if rewards:
         for language in localization.LANGUAGES:
             line = localization.TEMPLATES[language]["catalog_line"]
-            texts[language]["TEXT_REWARDS"] = "\n".join(line.format(name=name, points=points) for name, points in rewards)
+            texts[language]["TEXT_REWARDS"] = "\n".join(
+                line.format(name=name, points=points) for name, points in rewards
+            )
     stores = merchant_stores_for_pass(merchant_id=merchant.pk)
     stores_text = "\n".join(
         f"{store.name}, {' '.join(store.address.split())}" if store.address else store.name for store in stores
@@ -407,5 +411,9 @@ def pass_package_build(
     manifest = _json({member.name: member.sha1 for member in members}, sort_keys=True)
     signature = manifest_sign(manifest=manifest, config=config)
     return zip_write(
-        [*members, zip_member("manifest.json", manifest, deflate=False), zip_member("signature", signature, deflate=False)]
+        [
+            *members,
+            zip_member("manifest.json", manifest, deflate=False),
+            zip_member("signature", signature, deflate=False),
+        ]
     )
