@@ -243,14 +243,16 @@ def _card_strings(design: PassDesign, extra: dict[str, dict[str, str]]) -> list[
     if not extra:
         return list(design.strings.values())
     cache_key = tuple((language, tuple(entries.items())) for language, entries in extra.items())
-    members = design.card_strings.get(cache_key)
+    with _designs_lock:
+        members = design.card_strings.get(cache_key)
     if members is None:
         members = [
             _strings_member(language, {**entries, **extra[language]}) for language, entries in design.texts.items()
         ]
-        design.card_strings[cache_key] = members
-        while len(design.card_strings) > CARD_STRINGS_CACHE_SIZE:
-            design.card_strings.popitem(last=False)
+        with _designs_lock:
+            design.card_strings[cache_key] = members
+            while len(design.card_strings) > CARD_STRINGS_CACHE_SIZE:
+                design.card_strings.popitem(last=False)
     return members
 
 
