@@ -91,8 +91,8 @@ class ZipMember:
 
 
 def zip_member(name: str, data: bytes, *, deflate: bool) -> ZipMember:
-    """Deflated only where it pays: the shared ``.strings`` (UTF-16, deflated once per design). PNG is
-    compressed already, and the per-card files are small."""
+    """Deflated where it pays or matters: the shared ``.strings`` (UTF-16, deflated once per design) and
+    pass.json. PNG is compressed already; the manifest and the signature are small and hold no secret."""
     crc = zlib.crc32(data)
     if deflate:
         compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
@@ -391,8 +391,9 @@ def pass_members_build(*, source: PassSource, config: AppleConfig) -> list[ZipMe
     program = design.program
     content = pass_content_build(source=source, design=design, config=config)
     pass_json = _json(content.pass_json)
-    # Stored, like the manifest: deflating 2 KB per pass costs more than the bytes it saves on the wire.
-    members = [zip_member("pass.json", pass_json, deflate=False), *design.images]
+    # Deflated: pass.json holds the device's authentication token, which must not sit in the response as
+    # plain text for whatever scans or logs bodies (tests/reliability/test_security_secrets.py).
+    members = [zip_member("pass.json", pass_json, deflate=True), *design.images]
     if program.has_stamps:
         strip = images.strip_images(
             source.stamp_count, program.stamps_target, program.background_color, program.text_color
