@@ -2,8 +2,9 @@
 
 1. till throughput (gunicorn, 2 workers; load generator in another process);
 2. PIN cost (1 vs 50 PINs vs one bcrypt check); 3. one hot card;
-4. pass generation vs a bare signature; 5. reads on a million-row data set,
-and the fraud-alert detector on it (bench/alerts.py);
+4. pass generation vs a bare signature, a device's pass fetch, and the peers (the same pass
+   by django-walletpass and passkit-generator); 5. reads on a million-row data set,
+   and the fraud-alert detector on it (bench/alerts.py);
 6. memory (gunicorn worker, CSV export of the million rows); 7. a campaign to 100,000 cards.
 
 Writes bench/results/latest.json and prints a Markdown table. Exit status 1
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from bench import passes, till
+    from bench import passes, peers, till
     from bench.report import Figure, markdown, write
     from bench.server import Gunicorn
 
@@ -75,9 +76,11 @@ def main(argv=None) -> int:
     print("bench: pass generation", file=sys.stderr)
     from loyalty.models import LoyaltyCard
 
-    figures += passes.pass_generation(
-        LoyaltyCard.objects.get(pk=main_till.card_ids[0]), seconds=min(args.duration, 5.0)
-    )
+    pass_card = LoyaltyCard.objects.get(pk=main_till.card_ids[0])
+    figures += passes.pass_generation(pass_card, seconds=min(args.duration, 5.0))
+    figures.append(passes.pass_fetch(pass_card))
+    print("bench: peers (the same pass by other libraries)", file=sys.stderr)
+    figures += peers.run(pass_card, count=10 if args.quick else 30, install=not args.quick)
 
     if not args.skip_scale:
         from bench import alerts, campaigns, dataset, export_memory, reads

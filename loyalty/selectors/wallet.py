@@ -9,18 +9,28 @@ merchant's order, and active stores are listed) are loyalty's, written once.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db.models import Count, Max, OuterRef, Subquery
+
 from loyalty.models import (
     AutomaticMessageDelivery,
     AutomaticMessageKind,
     AutomaticMessageStatus,
     Campaign,
+    CampaignDelivery,
     CampaignStatus,
+    Customer,
     LoyaltyCard,
+    Merchant,
     Program,
+    Reward,
     Store,
 )
 from loyalty.selectors.automatic_messages import automatic_message_text
 from loyalty.selectors.settings import merchant_settings_get
+
+NEWS_STATUSES = (CampaignStatus.SENDING.value, CampaignStatus.SENT.value)
+NEWS_AUTOMATIC_STATUS = AutomaticMessageStatus.SENT.value
+NEWS_AUTOMATIC_EXCLUDED_KIND = AutomaticMessageKind.WELCOME.value  # the welcome is an e-mail only
 
 
 def card_get_for_wallet(*, card_id: int) -> LoyaltyCard:
@@ -52,6 +62,56 @@ def merchant_stores_for_pass(*, merchant_id: int) -> list[Store]:
     return list(Store.objects.filter(merchant_id=merchant_id, is_active=True).order_by("name"))
 
 
+def _news_campaigns(card_id):
+    return Campaign.objects.filter(deliveries__card_id=card_id, status__in=NEWS_STATUSES).order_by("-started_at", "-pk")
+
+
+def _news_automatic(card_id):
+    return (
+        AutomaticMessageDelivery.objects.filter(card_id=card_id, status=NEWS_AUTOMATIC_STATUS)
+        .exclude(kind=NEWS_AUTOMATIC_EXCLUDED_KIND)
+        .order_by("-sent_at", "-pk")
+    )
+
+
+def pass_source_models() -> dict:
+    """The loyalty tables the Apple pass's one hand-written read joins (``wallet.apple.selectors``), by
+    role; its ORM twin is :func:`card_pass_annotations` with the pass's ``select_related``."""
+    return {
+        "card": LoyaltyCard, "customer": Customer, "program": Program, "merchant": Merchant,
+        "reward": Reward, "store": Store, "campaign": Campaign, "delivery": CampaignDelivery,
+        "automatic": AutomaticMessageDelivery,
+    }  # fmt: skip
+
+
+def _row_version(queryset, group: str, aggregate):
+    """One value over the rows of ``queryset`` sharing ``group`` (an outer reference), as a subquery."""
+    return Subquery(queryset.values(group).annotate(value=aggregate).values("value")[:1])
+
+
+def card_pass_annotations(*, card_path: str) -> dict:
+    """Annotations for a query reaching a card at ``card_path`` (``"card__"``, or ``""`` on cards):
+    what a pass needs besides the card's own row, its program and its merchant, in the same statement.
+
+    ``pass_rewards_count``/``pass_rewards_updated`` and ``pass_stores_count``/``pass_stores_updated``
+    change whenever a row of the program's rewards or of the merchant's stores is added, edited
+    (every write saves ``updated_at``) or deleted, so they stand for the rows in a cache key without
+    reading them; ``pass_news_id`` and ``pass_news_automatic_id`` are the latest campaign and automatic
+    message that reached the card, from which :func:`card_news_pick` chooses the news.
+    """
+    program_id, merchant_id, card_id = (OuterRef(f"{card_path}{name}") for name in ("program_id", "merchant_id", "pk"))
+    rewards = Reward.objects.filter(program_id=program_id).order_by()
+    stores = Store.objects.filter(merchant_id=merchant_id).order_by()
+    return {
+        "pass_rewards_count": _row_version(rewards, "program_id", Count("pk")),
+        "pass_rewards_updated": _row_version(rewards, "program_id", Max("updated_at")),
+        "pass_stores_count": _row_version(stores, "merchant_id", Count("pk")),
+        "pass_stores_updated": _row_version(stores, "merchant_id", Max("updated_at")),
+        "pass_news_id": Subquery(_news_campaigns(card_id).values("pk")[:1]),
+        "pass_news_automatic_id": Subquery(_news_automatic(card_id).values("pk")[:1]),
+    }
+
+
 @dataclass(frozen=True)
 class CardNews:
     """What a pass shows as news: the latest campaign or automatic message that reached the card.
@@ -65,25 +125,14 @@ class CardNews:
     link_url: str = ""
 
 
-def card_news_get(*, card_id: int) -> CardNews | None:
-    """The latest campaign (sending or sent) or automatic message (sent) that reached this card, or None.
-
-    A card is in a campaign's audience when the campaign has a delivery row
-    for it (every card of the audience gets one, consenting to e-mail or not);
-    an automatic message reaches every pass of the card (the welcome, an
-    e-mail, none).
-    """
-    campaign = (
-        Campaign.objects.filter(deliveries__card_id=card_id, status__in=(CampaignStatus.SENDING, CampaignStatus.SENT))
-        .order_by("-started_at", "-pk")
-        .first()
-    )
+def card_news_pick(*, campaign_id: int | None, automatic_id: int | None) -> CardNews | None:
+    """The news of a card whose latest campaign and automatic message are these (either may be None):
+    the more recent of the two. Reads nothing when both are None (most cards, most of the time)."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
     automatic = (
-        AutomaticMessageDelivery.objects.filter(card_id=card_id, status=AutomaticMessageStatus.SENT)
-        .exclude(kind=AutomaticMessageKind.WELCOME)  # the welcome is an e-mail only
-        .select_related("merchant")
-        .order_by("-sent_at", "-pk")
-        .first()
+        AutomaticMessageDelivery.objects.select_related("merchant").filter(pk=automatic_id).first()
+        if automatic_id
+        else None
     )
     if automatic is not None and (
         campaign is None or campaign.started_at is None or automatic.sent_at > campaign.started_at
@@ -98,3 +147,17 @@ def card_news_get(*, card_id: int) -> CardNews | None:
     if campaign is None:
         return None
     return CardNews(key=str(campaign.pk), text_for=campaign.text_for, link_url=campaign.link_url)
+
+
+def card_news_get(*, card_id: int) -> CardNews | None:
+    """The latest campaign (sending or sent) or automatic message (sent) that reached this card, or None.
+
+    A card is in a campaign's audience when the campaign has a delivery row
+    for it (every card of the audience gets one, consenting to e-mail or not);
+    an automatic message reaches every pass of the card (the welcome, an
+    e-mail, none).
+    """
+    return card_news_pick(
+        campaign_id=_news_campaigns(card_id).values_list("pk", flat=True).first(),
+        automatic_id=_news_automatic(card_id).values_list("pk", flat=True).first(),
+    )

@@ -10,6 +10,8 @@ Apple requires the signing time, so those options are never passed.
 """
 
 import functools
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,20 +46,46 @@ def _load_private_key(path: str, password: str):
     return serialization.load_der_private_key(data, password=secret)
 
 
+def _file_version(path: str) -> tuple:
+    """``(path, modified time, size)``: a file replaced in place (a renewed certificate) is read again."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path, None, None)  # the load below raises the error the caller reports
+    return (path, stat.st_mtime_ns, stat.st_size)
+
+
 @functools.lru_cache(maxsize=4)
-def _signing_material(cert_path: str, key_path: str, key_password: str, wwdr_path: str) -> SigningMaterial:
-    # Loading the key costs ~50 ms; once per process (per configured path) is enough.
+def _signing_material(cert: tuple, key: tuple, key_password: str, wwdr: tuple) -> SigningMaterial:
+    # Loading the key costs ~50 ms: once per process and per version of the files.
     return SigningMaterial(
-        certificate=_load_certificate(cert_path),
-        private_key=_load_private_key(key_path, key_password),
-        wwdr_certificate=_load_certificate(wwdr_path),
+        certificate=_load_certificate(cert[0]),
+        private_key=_load_private_key(key[0], key_password),
+        wwdr_certificate=_load_certificate(wwdr[0]),
     )
+
+
+# The files are looked at (three stat calls) at most this often per process and configuration.
+FILES_CHECK_SECONDS = 5.0
+_checked: dict = {}  # (paths, password) -> (when, material)
 
 
 def signing_material(config: AppleConfig) -> SigningMaterial:
-    return _signing_material(
-        config.signer_cert_path, config.signer_key_path, config.signer_key_password, config.wwdr_cert_path
+    """The parsed certificate, key and WWDR certificate; read again within FILES_CHECK_SECONDS of a file
+    being replaced (a renewed certificate needs no restart)."""
+    paths = (config.signer_cert_path, config.signer_key_path, config.signer_key_password, config.wwdr_cert_path)
+    now = time.monotonic()
+    checked = _checked.get(paths)
+    if checked is not None and now - checked[0] < FILES_CHECK_SECONDS:
+        return checked[1]
+    material = _signing_material(
+        _file_version(config.signer_cert_path),
+        _file_version(config.signer_key_path),
+        config.signer_key_password,
+        _file_version(config.wwdr_cert_path),
     )
+    _checked[paths] = (now, material)
+    return material
 
 
 def manifest_sign(*, manifest: bytes, config: AppleConfig) -> bytes:

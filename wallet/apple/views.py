@@ -21,7 +21,7 @@ from loyalty_site.http import client_ip
 from loyalty_site.rate_limits import Rate, rate_count
 from wallet.apple.builder import pass_package_build
 from wallet.apple.config import apple_config
-from wallet.apple.selectors import apple_pass_get_by_serial, serials_updated_since
+from wallet.apple.selectors import apple_pass_get_by_serial, pass_source_get, serials_updated_since
 from wallet.apple.services import device_register, device_unregister
 
 logger = logging.getLogger(__name__)
@@ -92,8 +92,9 @@ def _request_token(request) -> bytes | None:
     return token.encode("utf-8")
 
 
-def _authenticated_pass(request, pass_type_identifier: str, serial_number: str):
-    """``(apple_pass, None)`` or ``(None, error response)``."""
+def _authenticated_pass(request, pass_type_identifier: str, serial_number: str, *, find=apple_pass_get_by_serial):
+    """``(what find(serial_number=…) returned, None)`` or ``(None, error response)``: the pass row, or with
+    ``find=pass_source_get`` everything the pass is built from, read in the same statement."""
     config = apple_config()
     if config is None:
         return None, _not_found()
@@ -102,7 +103,7 @@ def _authenticated_pass(request, pass_type_identifier: str, serial_number: str):
         return None, _unauthorized()
     if pass_type_identifier != config.pass_type_identifier:
         return None, _not_found()
-    apple_pass = apple_pass_get_by_serial(serial_number=serial_number)
+    apple_pass = find(serial_number=serial_number)
     if apple_pass is None:
         hmac.compare_digest(token, _UNKNOWN_PASS_TOKEN)
         return None, _not_found()
@@ -111,9 +112,9 @@ def _authenticated_pass(request, pass_type_identifier: str, serial_number: str):
     return apple_pass, None
 
 
-def _pass_response(apple_pass, config, *, attachment: bool = False) -> HttpResponse:
-    response = HttpResponse(pass_package_build(apple_pass=apple_pass, config=config), content_type=PKPASS_CONTENT_TYPE)
-    response["Last-Modified"] = http_date(apple_pass.changed_at.timestamp())
+def _pass_response(source, config, *, attachment: bool = False) -> HttpResponse:
+    response = HttpResponse(pass_package_build(source=source, config=config), content_type=PKPASS_CONTENT_TYPE)
+    response["Last-Modified"] = http_date(source.changed_at.timestamp())
     response["Cache-Control"] = "no-cache"
     if attachment:
         response["Content-Disposition"] = 'attachment; filename="loyalty-card.pkpass"'
@@ -171,7 +172,7 @@ def updated_serials(request, device_library_identifier, pass_type_identifier):
 
 @_allow("GET")
 def latest_pass(request, pass_type_identifier, serial_number):
-    apple_pass, error = _authenticated_pass(request, pass_type_identifier, serial_number)
+    apple_pass, error = _authenticated_pass(request, pass_type_identifier, serial_number, find=pass_source_get)
     if error is not None:
         return error
     if _not_modified_since(request, apple_pass):
@@ -220,7 +221,7 @@ def pass_download(request, serial_number):
     config = apple_config()
     if config is None:
         return _not_found()
-    apple_pass = apple_pass_get_by_serial(serial_number=serial_number)
-    if apple_pass is None:
+    source = pass_source_get(serial_number=serial_number)
+    if source is None:
         return _not_found()
-    return _pass_response(apple_pass, config, attachment=True)
+    return _pass_response(source, config, attachment=True)

@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 from tests.support.resources import free_port
 from wallet.apple import apns
 from wallet.apple.dev_certs import DEV_PASS_TYPE_IDENTIFIER, DEV_TEAM_IDENTIFIER, dev_certs_generate, issue_certificate
+from wallet.apple.selectors import PASS_SOURCE_READERS, pass_source_reader
 
 SITE_URL = "https://loyalty.example.test"
 
@@ -246,3 +247,10 @@ def unzip(package: bytes) -> dict[str, bytes]:
 
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.fixture(params=sorted(PASS_SOURCE_READERS))
+def each_pass_source_reader(request, monkeypatch):
+    """Run the test once with the hand-written SQL read of a pass's source and once with its ORM twin."""
+    monkeypatch.setitem(pass_source_reader, "read", PASS_SOURCE_READERS[request.param])
+    return request.param

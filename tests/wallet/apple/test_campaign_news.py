@@ -16,6 +16,8 @@ from wallet.models import ApplePass
 
 TEXT = "Fresh apple pie this Saturday — come and try it!"
 
+pytestmark = pytest.mark.usefixtures("each_pass_source_reader")
+
 
 @pytest.fixture(autouse=True)
 def _no_campaign_limits(settings):

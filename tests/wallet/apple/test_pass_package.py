@@ -4,24 +4,32 @@ import hashlib
 import io
 import json
 import math
+import os
 import shutil
 import subprocess
+import time
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from loyalty.models import LoyaltyCard
+from loyalty.domain.actors import Actor, Channel
+from loyalty.models import LoyaltyCard, Reward
+from loyalty.services.programs import program_update, reward_create, reward_update
+from loyalty.services.tenancy import merchant_update, store_create, store_update
 from tests import factories
 from tests.wallet.apple.conftest import SITE_URL, unzip
-from wallet.apple import localization, signing
+from wallet.apple import builder, localization, signing
 from wallet.apple.builder import pass_package_build
 from wallet.apple.config import apple_config
 from wallet.apple.services import apple_pass_get_or_create
 
 OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="needs the openssl binary")
+
+pytestmark = pytest.mark.usefixtures("each_pass_source_reader")
 
 
 def _card(loyalty_type, *, stamps=0, points=0, **program_fields):
@@ -315,9 +323,10 @@ def test_signature_has_signing_time_and_the_wwdr_intermediate(apple_settings, db
     assert signer in certificates
 
 
-def test_certificates_and_key_are_loaded_once_per_process(apple_settings, db):
+def test_certificates_and_key_are_loaded_once_per_process(apple_settings, db, monkeypatch):
     card, _ = _card("stamps")
     signing._signing_material.cache_clear()
+    monkeypatch.setattr(signing, "FILES_CHECK_SECONDS", 0.0)  # the files are looked at on every pass
 
     _build(card)
     _build(card)
@@ -326,3 +335,185 @@ def test_certificates_and_key_are_loaded_once_per_process(apple_settings, db):
     info = signing._signing_material.cache_info()
     assert info.misses == 1
     assert info.hits == 2
+
+
+# --- The per-program-version cache: what every card of a program shares is built once, and never stale ------
+
+
+def _owner(program):
+    user = factories.make_user(role="owner", merchant=program.merchant)
+    return Actor(merchant=program.merchant, user=user, role="owner", channel=Channel.ADMIN)
+
+
+def _strings(files, language="en"):
+    return localization.strings_file_parse(files[f"{language}.lproj/pass.strings"])
+
+
+def _back(files):
+    return _fields(json.loads(files["pass.json"]), "backFields")
+
+
+def test_cards_of_one_program_share_its_design_and_their_own_figures_stay_their_own(apple_settings, db):
+    card, program = _card("stamps", stamps=3)
+    other = factories.make_card(card.enrolled_store or factories.make_store(program.merchant))
+    LoyaltyCard.objects.filter(pk=other.pk).update(stamp_count=8)
+    builder.pass_designs_clear()
+
+    _, first = _build(card)
+    _, second = _build(other)
+
+    assert len(builder._designs) == 1
+    assert first["icon.png"] is not None and first["icon@3x.png"] == second["icon@3x.png"]
+    assert first["en.lproj/pass.strings"] == second["en.lproj/pass.strings"]
+    assert _fields(json.loads(first["pass.json"]), "primaryFields")["stamps"]["value"] == "3 / 10"
+    assert _fields(json.loads(second["pass.json"]), "primaryFields")["stamps"]["value"] == "8 / 10"
+    assert first["strip.png"] != second["strip.png"]
+
+
+@pytest.mark.parametrize(
+    ("change", "check"),
+    [
+        ({"name": "Tea Card"}, lambda files: _strings(files)["TEXT_DESCRIPTION"] == "Tea Card loyalty card"),
+        ({"stamps_reward_description": "Free tea"}, lambda files: "Free tea" in _strings(files, "de")["TEXT_HOW_TO_EARN"]),
+        ({"points_per_euro": 7}, lambda files: _strings(files, "fr")["TEXT_HOW_TO_EARN"].count("7 points par euro") == 1),
+        ({"minimum_purchase_cents": 250}, lambda files: "2,50 €" in _strings(files, "lb")["TEXT_HOW_TO_EARN"]),
+        ({"terms_text": "Only on Sundays."}, lambda files: _back(files).get("terms", {}).get("value") == "Only on Sundays."),
+        ({"privacy_url": "https://example.test/p"}, lambda files: _back(files).get("privacy", {}).get("value") == "https://example.test/p"),
+        ({"stamps_target": 12}, lambda files: _strings(files)["TEXT_HOW_TO_EARN"].startswith("One stamp per visit. 12 stamps")),
+    ],
+)  # fmt: skip
+def test_a_program_change_is_on_the_next_pass(apple_settings, db, change, check):
+    card, program = _card("hybrid", stamps=2, points=10)
+    _, before = _build(card)
+    assert not check(before)
+
+    program_update(actor=_owner(program), **change)
+
+    _, after = _build(card)
+    assert check(after)
+
+
+def test_new_colours_redraw_the_images(apple_settings, db):
+    card, program = _card("stamps", stamps=2, background_color="#102030")
+    _, before = _build(card)
+
+    program_update(actor=_owner(program), background_color="#A0B0C0")
+
+    _, after = _build(card)
+    for name in ("icon.png", "logo@2x.png", "strip@3x.png"):
+        assert before[name] != after[name], name
+    assert Image.open(io.BytesIO(after["icon.png"])).convert("RGB").getpixel((0, 0)) == (0xA0, 0xB0, 0xC0)
+    assert json.loads(after["pass.json"])["backgroundColor"] == "rgb(160, 176, 192)"
+
+
+def _png(colour):
+    upload = io.BytesIO()
+    Image.new("RGB", (200, 100), colour).save(upload, format="PNG")
+    return upload.getvalue()
+
+
+def test_a_new_logo_is_on_the_next_pass_even_under_the_same_file_name(apple_settings, db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    card, program = _card("points")
+    program.logo.save("logo.png", ContentFile(_png((200, 30, 30))))
+    _, red = _build(card)
+
+    # The file is replaced in place (same name), as a storage may do; the program is saved with it.
+    program.refresh_from_db()
+    with open(program.logo.path, "wb") as handle:
+        handle.write(_png((30, 30, 200)))
+    program.save()
+
+    _, blue = _build(card)
+    assert Image.open(io.BytesIO(red["logo.png"])).convert("RGB").getpixel((50, 25))[0] > 150
+    assert Image.open(io.BytesIO(blue["logo.png"])).convert("RGB").getpixel((50, 25))[2] > 150
+    assert red["icon.png"] != blue["icon.png"]
+
+
+def test_the_reward_catalog_follows_every_reward_change(apple_settings, db):
+    card, program = _card("points", points=60)
+    owner = _owner(program)
+    reward_create(actor=owner, name="Croissant", points_required=100)
+    _, first = _build(card)
+    assert _strings(first, "fr")["TEXT_REWARDS"] == "Croissant – 100 points"
+
+    muffin = reward_create(actor=owner, name="Muffin", points_required=80)
+    _, added = _build(card)
+    assert _strings(added, "fr")["TEXT_NEXT_REWARD"] == "Muffin : encore 20 points"
+    assert "Muffin – 80 points" in _strings(added, "fr")["TEXT_REWARDS"]
+
+    reward_update(actor=owner, reward_id=muffin.pk, name="Big muffin")
+    _, renamed = _build(card)
+    assert "Big muffin – 80 points" in _strings(renamed)["TEXT_REWARDS"]
+
+    reward_update(actor=owner, reward_id=muffin.pk, is_active=False)
+    _, withdrawn = _build(card)
+    assert "muffin" not in _strings(withdrawn)["TEXT_REWARDS"]
+
+    Reward.objects.filter(program=program).exclude(pk=muffin.pk).delete()  # the admin may delete an unused reward
+    _, emptied = _build(card)
+    assert "TEXT_REWARDS" not in _strings(emptied)
+    assert "rewards" not in _back(emptied)
+
+
+def test_the_stores_text_follows_every_store_change(apple_settings, db):
+    card, program = _card("stamps")
+    owner = _owner(program)
+    _, first = _build(card)
+    assert _back(first)["stores"]["value"] == "Centre, 1 Grand-Rue Luxembourg"
+
+    added = store_create(actor=owner, code="gare-store", name="Gare", address="2 Avenue de la Gare")
+    _, second = _build(card)
+    assert _back(second)["stores"]["value"] == "Centre, 1 Grand-Rue Luxembourg\nGare, 2 Avenue de la Gare"
+
+    store_update(actor=owner, store_id=added.pk, is_active=False)
+    _, third = _build(card)
+    assert _back(third)["stores"]["value"] == "Centre, 1 Grand-Rue Luxembourg"
+
+
+def test_a_new_merchant_name_is_on_the_next_pass(apple_settings, db):
+    card, program = _card("stamps")
+    _, before = _build(card)
+
+    merchant_update(user=factories.make_admin(), merchant_id=program.merchant_id, name="Bäckerei Beispiel")
+
+    _, after = _build(card)
+    assert json.loads(after["pass.json"])["organizationName"] == "Bäckerei Beispiel"
+    assert before["icon.png"] != after["icon.png"]  # the default logo is the merchant's initial: C, then B
+
+
+def test_a_renewed_certificate_is_read_again_without_a_restart(
+    apple_settings, db, tmp_path, dev_certificates, monkeypatch
+):
+    monkeypatch.setattr(signing, "FILES_CHECK_SECONDS", 0.0)  # at once, not within the next 5 seconds
+    card, _ = _card("stamps")
+    copy = tmp_path / "signer.pem"
+    copy.write_bytes(dev_certificates.signer_cert.read_bytes())
+    apple_settings.LOYALTY_APPLE_SIGNER_CERT_PATH = str(copy)
+    _, files = _build(card)
+    assert signing.signing_material(apple_config()).certificate == signing._load_certificate(str(copy))
+
+    renewed = _renewed_signer(dev_certificates, tmp_path)
+    copy.write_bytes(renewed)
+    os.utime(copy, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))  # a new modification time
+
+    _, files = _build(card)
+    signers = pkcs7.load_der_pkcs7_certificates(files["signature"])
+    assert x509.load_pem_x509_certificate(renewed) in signers
+
+
+def _renewed_signer(dev_certificates, directory) -> bytes:
+    """The same key certified again (a renewal), by the same WWDR dev intermediate."""
+    from cryptography.hazmat.primitives import serialization
+
+    from wallet.apple.dev_certs import issue_certificate
+
+    old = x509.load_pem_x509_certificate(dev_certificates.signer_cert.read_bytes())
+    key = serialization.load_pem_private_key(dev_certificates.signer_key.read_bytes(), password=None)
+    wwdr_cert = x509.load_pem_x509_certificate(dev_certificates.wwdr_cert.read_bytes())
+    wwdr_key = serialization.load_pem_private_key(dev_certificates.wwdr_key.read_bytes(), password=None)
+    renewed = issue_certificate(
+        subject=old.subject, public_key=key.public_key(), issuer_cert=wwdr_cert, issuer_key=wwdr_key,
+        is_ca=False, days=30,
+    )  # fmt: skip
+    return renewed.public_bytes(serialization.Encoding.PEM)

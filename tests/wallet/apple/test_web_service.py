@@ -213,6 +213,25 @@ def test_latest_pass_with_last_modified_and_304(client, apple_pass):
     assert fresh["Last-Modified"] != held
 
 
+@pytest.mark.parametrize("reader", ["sql", "orm"])
+def test_a_device_fetching_its_pass_costs_one_statement_once_the_program_version_is_built(
+    client, apple_pass, django_assert_num_queries, monkeypatch, reader
+):
+    from wallet.apple.selectors import PASS_SOURCE_READERS, pass_source_reader
+
+    monkeypatch.setitem(pass_source_reader, "read", PASS_SOURCE_READERS[reader])
+    path = f"{BASE}/passes/{PASS_TYPE}/{apple_pass.serial_number}"
+    assert client.get(path, **_auth(apple_pass)).status_code == 200  # the program version's design is built
+
+    # The pass, its card, holder, program and merchant, the program version and the news: one statement.
+    with django_assert_num_queries(1):
+        response = client.get(path, **_auth(apple_pass))
+    assert response.status_code == 200
+    # A wrong token is refused by the same statement, before anything is built.
+    with django_assert_num_queries(1):
+        assert client.get(path, **_auth(token="z" * 32)).status_code == 401
+
+
 def test_latest_pass_refusals(client, apple_pass):
     path = f"{BASE}/passes/{PASS_TYPE}/{apple_pass.serial_number}"
     assert client.get(path).status_code == 401
