@@ -2,14 +2,31 @@
 
 from datetime import datetime
 
+from django.db import connection
+
 from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import ProgramInactive, ProgramNotFound, ProgramTypeMismatch
 from loyalty.models import Program
+from loyalty.raw_sql import column_list, row_instance, table
+
+_PROGRAM_COLUMNS = tuple(field.attname for field in Program._meta.concrete_fields)
+
+
+def program_of_merchant_sql(*, merchant) -> Program | None:
+    """``Program.objects.filter(merchant=merchant).first()`` (there is one per merchant) as one hand-written statement.
+
+    Every till operation reads it first (``loyalty/raw_sql.py``).
+    """
+    statement = f"SELECT {column_list(Program, _PROGRAM_COLUMNS, 'p')} FROM {table(Program)} p WHERE p.merchant_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [merchant.pk])
+        row = cursor.fetchone()
+    return None if row is None else row_instance(Program, _PROGRAM_COLUMNS, row)
 
 
 def program_for_operation(*, actor: Actor, needs: str | None = None) -> Program:
     """The merchant's active program, checked to support ``needs`` ("stamps" or "points")."""
-    program = Program.objects.filter(merchant=actor.merchant).first()
+    program = program_of_merchant_sql(merchant=actor.merchant)
     if program is None:
         raise ProgramNotFound()
     if not program.is_active:
