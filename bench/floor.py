@@ -28,13 +28,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty_site.http import client_ip, user_agent
 from loyalty_site.rate_limits import _key, _window, counter_increment, rate_parse, throttle_rate
+from staff.services.tokens import password_fingerprint
 
 TOKEN_SQL = """
 SELECT t.id, t.user_id, t.store_id, s.merchant_id, s.timezone, t.password_fingerprint, u.password
@@ -124,11 +125,7 @@ class FloorView(APIView):
 
 def _password_unchanged(fingerprint: str, password_hash: str) -> bool:
     return any(
-        constant_time_compare(
-            fingerprint,
-            salted_hmac("staff.ApiToken.password_fingerprint", password_hash, secret=secret, algorithm="sha256")
-            .hexdigest(),
-        )
+        constant_time_compare(fingerprint, password_fingerprint(password_hash, secret=secret))
         for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
     )
 

@@ -179,7 +179,7 @@ def _earning_for_reference_sql(*, merchant, order_reference: str) -> LoyaltyTran
 def _points_earn_on(
     *, card, actor, program, purchase_amount_cents, order_reference, pin, notes, now, earned_before, save, record
 ) -> PointsEarned:
-    """The earn's rules on the locked ``card``; ``earned_before``, ``save`` and ``record`` are the version's statements."""
+    """The earn's rules on the locked ``card``; ``earned_before``, ``save``, ``record``: the version's statements."""
     if order_reference:
         # Checked after the lock: an earlier earn on this card with this reference has committed.
         original = earned_before()

@@ -67,7 +67,9 @@ def stamps_given_today(*, card: LoyaltyCard, actor: Actor, now: datetime) -> int
 
 def stamps_given_today_sql(*, card: LoyaltyCard, actor: Actor, now: datetime) -> int:
     """:func:`stamps_given_today` as one hand-written statement (the same rows as ``stamps_today_filter``)."""
-    statement = f"SELECT COUNT(*) FROM {table(LoyaltyTransaction)} WHERE card_id = %s AND type = %s AND created_at >= %s"
+    statement = (
+        f"SELECT COUNT(*) FROM {table(LoyaltyTransaction)} WHERE card_id = %s AND type = %s AND created_at >= %s"
+    )
     with connection.cursor() as cursor:
         since = datetime_parameter(local_day_start(actor=actor, now=now))
         cursor.execute(statement, [card.pk, TransactionType.STAMP_EARNED.value, since])

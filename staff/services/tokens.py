@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -38,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.exceptions import LoyaltyError, PermissionDenied
 from loyalty.models import Merchant, Store
+from loyalty.raw_sql import row_instance
 from staff.models import ApiToken, Membership, Role
 
 # Writing last_used_at on every request would add a write to every till
@@ -211,13 +211,6 @@ def _live_token_statement() -> str:
     return _live_token_sql
 
 
-def _row_instance(model, columns: tuple[str, ...], values, **known):
-    """A model instance from some of its columns (the others deferred), as the ORM would build it."""
-    data = dict(zip(columns, values, strict=True)) | known
-    names = [field.attname for field in model._meta.concrete_fields if field.attname in data]
-    return model.from_db(connection.alias, names, [data[name] for name in names])
-
-
 def token_live_get(*, digest: str, now: datetime) -> tuple[ApiToken, bool] | None:
     """The token of ``digest`` if :func:`token_state` would call it active now (bar the password), else None.
 
@@ -237,18 +230,17 @@ def token_live_get(*, digest: str, now: datetime) -> tuple[ApiToken, bool] | Non
         [next(values) for _ in columns]
         for columns in (_USER_COLUMNS, _MEMBERSHIP_COLUMNS, _STORE_COLUMNS, _MERCHANT_COLUMNS)
     )
-    user = _row_instance(get_user_model(), _USER_COLUMNS, user_values, is_active=True)
-    user.is_superuser, user.is_staff = bool(user.is_superuser), bool(user.is_staff)
-    token = _row_instance(
+    user = row_instance(get_user_model(), _USER_COLUMNS, user_values, is_active=True)
+    token = row_instance(
         ApiToken, ("id", "key_digest", "password_fingerprint"), (token_id, digest, fingerprint), revoked_at=None
     )
     token.user = user
     if store_values[0] is None:  # a platform administrator's token
         token.store, token.membership = None, None
     else:
-        merchant = _row_instance(Merchant, _MERCHANT_COLUMNS, merchant_values, is_active=True)
-        store = _row_instance(Store, _STORE_COLUMNS, store_values, is_active=True)
-        membership = _row_instance(Membership, _MEMBERSHIP_COLUMNS, membership_values, is_active=True)
+        merchant = row_instance(Merchant, _MERCHANT_COLUMNS, merchant_values, is_active=True)
+        store = row_instance(Store, _STORE_COLUMNS, store_values, is_active=True)
+        membership = row_instance(Membership, _MEMBERSHIP_COLUMNS, membership_values, is_active=True)
         store.merchant = membership.merchant = merchant
         membership.user = user
         token.store, token.membership = store, membership

@@ -32,7 +32,8 @@ NOW = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True, params=["sql", "orm"])
 def earn_implementation(request, monkeypatch):
     """Every test here runs on the till's hand-written SQL earn and on its ORM reference."""
-    monkeypatch.setattr(points, "points_earn_locked", {"sql": points._points_earn_sql, "orm": points._points_earn}[request.param])
+    versions = {"sql": points._points_earn_sql, "orm": points._points_earn}
+    monkeypatch.setattr(points, "points_earn_locked", versions[request.param])
     return request.param
 
 

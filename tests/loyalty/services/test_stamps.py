@@ -35,7 +35,8 @@ NOW = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True, params=["sql", "orm"])
 def stamp_implementation(request, monkeypatch):
     """Every test here runs on the till's hand-written SQL stamp and on its ORM reference."""
-    monkeypatch.setattr(stamps, "stamp_add_locked", {"sql": stamps._stamp_add_sql, "orm": stamps._stamp_add}[request.param])
+    versions = {"sql": stamps._stamp_add_sql, "orm": stamps._stamp_add}
+    monkeypatch.setattr(stamps, "stamp_add_locked", versions[request.param])
     return request.param
 
 
