@@ -6,10 +6,12 @@ in, so a hot program or customer row is never locked by a till operation.
 till's stamp and earn (``loyalty/raw_sql.py``).
 """
 
+from functools import cache
+
 from django.db import connection
 
 from loyalty.models import LoyaltyCard
-from loyalty.raw_sql import column_list, for_update_of, row_instance, table
+from loyalty.raw_sql import column_list, database, for_update_of, row_instance, table
 
 _CARD_COLUMNS = tuple(field.attname for field in LoyaltyCard._meta.concrete_fields)
 _CARD_KEYS = {"pk": "id", "qr_code_data": "qr_code_data", "card_number": "card_number"}
@@ -30,12 +32,16 @@ def card_lock_sql(*, merchant, lookup: dict) -> LoyaltyCard | None:
     One statement, the card's own columns only (no program or customer row is built).
     """
     ((key, value),) = lookup.items()
-    column = connection.ops.quote_name(_CARD_KEYS[key])
-    statement = (
-        f"SELECT {column_list(LoyaltyCard, _CARD_COLUMNS, 'c')} FROM {table(LoyaltyCard)} c "
-        f"WHERE c.{column} = %s AND c.merchant_id = %s{for_update_of('c')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [value, merchant.pk])
+    db = database()
+    with db.cursor() as cursor:
+        cursor.execute(_card_lock_statement(key, db.vendor), [value, merchant.pk])
         row = cursor.fetchone()
     return None if row is None else row_instance(LoyaltyCard, _CARD_COLUMNS, row)
+
+
+@cache
+def _card_lock_statement(key: str, vendor: str) -> str:
+    return (
+        f"SELECT {column_list(LoyaltyCard, _CARD_COLUMNS, 'c')} FROM {table(LoyaltyCard)} c "
+        f"WHERE c.{connection.ops.quote_name(_CARD_KEYS[key])} = %s AND c.merchant_id = %s{for_update_of('c')}"
+    )

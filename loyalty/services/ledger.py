@@ -12,7 +12,7 @@ from django.db import connection
 
 from loyalty.domain.actors import Actor
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
-from loyalty.raw_sql import table
+from loyalty.raw_sql import database, table
 from loyalty.services.idempotency import idempotency_operation_recorded
 from loyalty.services.wallet import card_change_announce
 
@@ -86,12 +86,13 @@ def _insert_statement(vendor: str) -> tuple[str, tuple]:
 def ledger_record_sql(*, card: LoyaltyCard, actor: Actor, type: str, now: datetime, **values) -> LoyaltyTransaction:
     """:func:`ledger_record` with one hand-written ``INSERT``: every column, each prepared as the ORM would."""
     tx = LoyaltyTransaction(**_row(card=card, actor=actor, type=type, now=now, **values))
-    statement, fields = _insert_statement(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [field.get_db_prep_save(getattr(tx, field.attname), connection) for field in fields])
-        if connection.features.can_return_columns_from_insert:
+    db = database()
+    statement, fields = _insert_statement(db.vendor)
+    with db.cursor() as cursor:
+        cursor.execute(statement, [field.get_db_prep_save(getattr(tx, field.attname), db) for field in fields])
+        if db.features.can_return_columns_from_insert:
             tx.pk = cursor.fetchone()[0]
         else:
-            tx.pk = connection.ops.last_insert_id(cursor, LoyaltyTransaction._meta.db_table, "id")
+            tx.pk = db.ops.last_insert_id(cursor, LoyaltyTransaction._meta.db_table, "id")
     tx._state.adding = False
     return _recorded(tx, card)

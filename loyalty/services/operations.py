@@ -1,13 +1,12 @@
 """What every till operation does before it touches a card: program, PIN, clock."""
 
 from datetime import datetime
-
-from django.db import connection
+from functools import cache
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import ProgramInactive, ProgramNotFound, ProgramTypeMismatch
 from loyalty.models import Program
-from loyalty.raw_sql import column_list, row_instance, table
+from loyalty.raw_sql import column_list, database, row_instance, table
 
 _PROGRAM_COLUMNS = tuple(field.attname for field in Program._meta.concrete_fields)
 
@@ -17,11 +16,16 @@ def program_of_merchant_sql(*, merchant) -> Program | None:
 
     Every till operation reads it first (``loyalty/raw_sql.py``).
     """
-    statement = f"SELECT {column_list(Program, _PROGRAM_COLUMNS, 'p')} FROM {table(Program)} p WHERE p.merchant_id = %s"
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [merchant.pk])
+    db = database()
+    with db.cursor() as cursor:
+        cursor.execute(_program_statement(db.vendor), [merchant.pk])
         row = cursor.fetchone()
     return None if row is None else row_instance(Program, _PROGRAM_COLUMNS, row)
+
+
+@cache
+def _program_statement(vendor: str) -> str:
+    return f"SELECT {column_list(Program, _PROGRAM_COLUMNS, 'p')} FROM {table(Program)} p WHERE p.merchant_id = %s"
 
 
 def program_for_operation(*, actor: Actor, needs: str | None = None) -> Program:
