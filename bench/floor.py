@@ -130,6 +130,12 @@ def _password_unchanged(fingerprint: str, password_hash: str) -> bool:
     )
 
 
+def _card_locked(cursor, till: dict, card_id: int):
+    """The card's row with its program's rules, locked until the transaction ends; None when not the merchant's."""
+    cursor.execute(CARD_SQL, [card_id, till["merchant_id"]])
+    return cursor.fetchone()
+
+
 def _card_id(request) -> int | None:
     card_id = request.data.get("card_id") if isinstance(request.data, dict) else None
     return card_id if isinstance(card_id, int) else None
@@ -153,9 +159,7 @@ class StampFloorView(FloorView):
         local = now.astimezone(zoneinfo.ZoneInfo(till["zone"]))
         day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         with transaction.atomic():
-            cursor.execute(CARD_SQL, [card_id, till["merchant_id"]])
-            card = cursor.fetchone()
-            if card is None:
+            if (card := _card_locked(cursor, till, card_id)) is None:
                 return _refused("CARD_NOT_FOUND", 404)
             (_id, card_active, stamp_count, points_balance, last_stamp_at,
              program_active, loyalty_type, cooldown_minutes, max_daily_stamps, stamps_target, *_points) = card
@@ -184,13 +188,11 @@ class EarnFloorView(FloorView):
     def operate(self, request, cursor, till, now):
         card_id = _card_id(request)
         amount = request.data.get("purchase_amount_cents") if isinstance(request.data, dict) else None
-        reference = (request.data.get("order_reference") or "").strip() or None
         if card_id is None or not isinstance(amount, int) or amount <= 0:
             return _refused("VALIDATION_ERROR", 400)
+        reference = str(request.data.get("order_reference") or "").strip() or None
         with transaction.atomic():
-            cursor.execute(CARD_SQL, [card_id, till["merchant_id"]])
-            card = cursor.fetchone()
-            if card is None:
+            if (card := _card_locked(cursor, till, card_id)) is None:
                 return _refused("CARD_NOT_FOUND", 404)
             (_id, card_active, _stamps, points_balance, _last_stamp,
              program_active, loyalty_type, *_stamp_rules, points_per_euro, minimum_purchase_cents) = card
