@@ -12,7 +12,9 @@ connection); requests in the warm-up are not counted. The plan::
                   "max_requests": 0}]}             # optional: stop after n (0 = until duration)
 
 Result: counts by HTTP status and by error code, latency percentiles of the
-counted requests, and throughput (2xx per second of the measured window).
+counted requests, throughput (2xx per second of the measured window), and
+``answered``: every request the server answered, warm-up included (what the
+server's CPU time over the whole run is divided by).
 """
 
 import http.client
@@ -44,6 +46,7 @@ class Client(threading.Thread):
         self.error_codes: Counter = Counter()
         self.transport_errors: Counter = Counter()
         self.samples: list[dict] = []
+        self.answered = 0
 
     def request(self, sequence: int) -> tuple[int, bytes]:
         spec = self.spec
@@ -77,6 +80,7 @@ class Client(threading.Thread):
                 continue
             elapsed = time.perf_counter() - began
             sequence += 1
+            self.answered += 1
             if began < self.measure_from and not limit:
                 continue
             self.latencies.append(elapsed * 1000)
@@ -108,6 +112,7 @@ def run(plan: dict) -> dict:
     window = (finished - start_at) if limited else plan["duration"]
     return {
         "requests": len(latencies),
+        "answered": sum(client.answered for client in clients),
         "ok": ok,
         "per_second": ok / window if window else 0.0,
         "window_seconds": window,

@@ -39,6 +39,15 @@ class Figure:
         )
 
     @classmethod
+    def cost_against(cls, section, name, value, unit, limit, limit_label, minimum_ratio, detail="", **extra):
+        """A cost (lower is better) judged as a ratio: the limit's cost over this one, so 1.0 is the limit itself."""
+        ratio = limit / value if value else 0.0
+        return cls(
+            section, name, value, unit, limit, limit_label, ratio,
+            f"≥ {minimum_ratio}", ratio >= minimum_ratio, detail, extra,
+        )
+
+    @classmethod
     def under(cls, section, name, value, unit, maximum, detail="", **extra):
         """A figure judged against a fixed ceiling (lower is better)."""
         return cls(section, name, value, unit, None, "", None, f"< {maximum} {unit}", value < maximum, detail, extra)

@@ -32,6 +32,7 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="a smoke run: short phases, a data set of 1/10 size")
     parser.add_argument("--skip-scale", action="store_true", help="leave out sections 5 and the export (no data set)")
     parser.add_argument("--reuse", action="store_true", help="keep the bench database and its data set")
+    parser.add_argument("--only", choices=["till"], help="run only this section (while working on it)")
     return parser.parse_args(argv)
 
 
@@ -65,24 +66,26 @@ def main(argv=None) -> int:
     with Gunicorn(port=args.port, log_path=RESULTS / "gunicorn.log") as server:
         print(f"bench: till load, {args.duration:.0f} s per phase", file=sys.stderr)
         timing = {"duration": args.duration, "warmup": 0.5 if args.quick else 2.0}
-        figures += till.throughput(server.url, main_till, clients=args.clients, **timing)
+        figures += till.throughput(server, main_till, clients=args.clients, **timing)
         worker_peak = server.peak_rss_mb()
-        figures += till.pin_cost(server.url, pin_one, pin_fifty, main_till, **timing)
-        figures += till.hot_card(server.url, hot, clients=args.clients, per_client=40, daily_limit=150)
+        if args.only != "till":
+            figures += till.pin_cost(server.url, pin_one, pin_fifty, main_till, **timing)
+            figures += till.hot_card(server.url, hot, clients=args.clients, per_client=40, daily_limit=150)
     figures.append(Figure(
         "Memory", "gunicorn worker peak RSS during the till load", worker_peak, "MB",
         detail=f"VmHWM of the busiest of {server.workers} workers",
     ))
-    print("bench: pass generation", file=sys.stderr)
-    from loyalty.models import LoyaltyCard
+    if args.only != "till":
+        print("bench: pass generation", file=sys.stderr)
+        from loyalty.models import LoyaltyCard
 
-    pass_card = LoyaltyCard.objects.get(pk=main_till.card_ids[0])
-    figures += passes.pass_generation(pass_card, seconds=min(args.duration, 5.0))
-    figures.append(passes.pass_fetch(pass_card))
-    print("bench: peers (the same pass by other libraries)", file=sys.stderr)
-    figures += peers.run(pass_card, count=10 if args.quick else 30, install=not args.quick)
+        pass_card = LoyaltyCard.objects.get(pk=main_till.card_ids[0])
+        figures += passes.pass_generation(pass_card, seconds=min(args.duration, 5.0))
+        figures.append(passes.pass_fetch(pass_card))
+        print("bench: peers (the same pass by other libraries)", file=sys.stderr)
+        figures += peers.run(pass_card, count=10 if args.quick else 30, install=not args.quick)
 
-    if not args.skip_scale:
+    if not args.skip_scale and args.only is None:
         from bench import alerts, campaigns, dataset, export_memory, reads
 
         size = dataset.QUICK_SIZE if args.quick else {}

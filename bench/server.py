@@ -57,6 +57,17 @@ class Gunicorn:
                 pids.append(int(entry.name))
         return sorted(pids)
 
+    def workers_cpu_seconds(self) -> float:
+        """User + system CPU time the workers have used so far (``/proc/<pid>/stat`` utime + stime)."""
+        ticks = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a worker restarted meanwhile
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), counted from "state"
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mb(self) -> float:
         """The highest peak resident size (VmHWM) among the workers, in MB."""
         peaks = []

@@ -1,10 +1,11 @@
-"""The site's URLs plus two reference endpoints that return a constant.
+"""The site's URLs plus the reference endpoints the till figures are divided by (README "Performance").
 
-They give the limits the till figures are divided by (README "Performance"):
 ``bench/constant`` is bare DRF (no authentication, no throttle, no database);
 ``bench/constant-authenticated`` is the till's own view base — the same token
 authentication, store-membership permission and scan throttle as ``stamp`` —
-doing no domain work. Only ``bench.settings`` routes them; the site never does.
+doing no domain work; ``bench/floor/stamp`` and ``bench/floor/earn`` do a
+stamp's and an earn's unavoidable work in hand-written SQL (``bench/floor.py``).
+Only ``bench.settings`` routes them; the site never does.
 """
 
 from django.urls import path
@@ -13,6 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bench.floor import EarnFloorView, StampFloorView
 from loyalty.api.views.base import StoreViewSet
 from loyalty_site.urls import handler404, handler500  # noqa: F401
 from loyalty_site.urls import urlpatterns as site_urlpatterns
@@ -38,5 +40,7 @@ class TillConstantViewSet(StoreViewSet):
 urlpatterns = [
     path("bench/constant", BareConstantView.as_view()),
     path("bench/constant-authenticated", TillConstantViewSet.as_view({"post": "constant"})),
+    path("bench/floor/stamp", StampFloorView.as_view()),
+    path("bench/floor/earn", EarnFloorView.as_view()),
     *site_urlpatterns,
 ]

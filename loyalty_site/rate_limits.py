@@ -16,6 +16,12 @@ warns about a per-process cache.
 
 Windows are fixed: ``10/min`` is at most 10 per calendar minute, and
 ``retry_after_seconds`` is the time until the window ends.
+
+Every till request counts once, so the count is one Redis round trip: on
+Django's Redis cache :func:`counter_increment` sends ``SET NX EX`` and
+``INCRBY`` in one ``MULTI``/``EXEC`` through one client kept per process
+(Django's ``cache.add`` + ``cache.incr`` are two round trips, each building a
+new client). Other caches take the portable ``add`` + ``incr``.
 """
 
 import hashlib
@@ -24,7 +30,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 _PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -83,17 +90,41 @@ def _key(scope: str, subject: str, rate: Rate, window: int) -> str:
     return f"throttle:{scope}:{subject}:{rate.period_seconds}:{window}"
 
 
+def _redis_client(backend: RedisCache):
+    """One Redis client per cache backend object (per process and thread, as Django keeps them)."""
+    client = getattr(backend, "_counter_client", None)
+    if client is None:
+        # The backend's own pool: the same server, database and options as the cache's other calls.
+        pool = backend._cache._get_connection_pool(True)
+        client = backend._counter_client = backend._cache._lib.Redis(connection_pool=pool)
+    return client
+
+
+def counter_increment(key: str, *, amount: int = 1, timeout: int) -> int:
+    """Add ``amount`` to the counter ``key`` of the default cache, made with ``timeout`` seconds; its new value.
+
+    Atomic in Redis: the counter starts at 0 the first time and never outlives its timeout.
+    """
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        pipeline = _redis_client(backend).pipeline(transaction=True)  # MULTI … EXEC: one round trip
+        stored_key = backend.make_and_validate_key(key)
+        pipeline.set(stored_key, 0, ex=timeout, nx=True)
+        pipeline.incrby(stored_key, amount)
+        return int(pipeline.execute()[1])
+    backend.add(key, 0, timeout=timeout)
+    try:
+        return backend.incr(key, amount)
+    except ValueError:  # expired between add and incr: this request opens a new count
+        backend.add(key, amount, timeout=timeout)
+        return amount
+
+
 def rate_count(*, scope: str, subject: str, rate: str | Rate, amount: int = 1) -> RateDecision:
     """Count ``amount`` for ``subject`` (a client IP, a token, a username digest) and decide."""
     rate = rate_parse(rate) if isinstance(rate, str) else rate
     window, retry_after_seconds = _window(rate)
-    key = _key(scope, subject, rate, window)
-    cache.add(key, 0, timeout=rate.period_seconds + 1)
-    try:
-        count = cache.incr(key, amount)
-    except ValueError:  # expired between add and incr: this request opens a new count
-        cache.add(key, amount, timeout=rate.period_seconds + 1)
-        count = amount
+    count = counter_increment(_key(scope, subject, rate, window), amount=amount, timeout=rate.period_seconds + 1)
     return RateDecision(count=count, limit=rate.limit, retry_after_seconds=retry_after_seconds)
 
 

@@ -1,14 +1,36 @@
-"""The one place that writes ledger rows and announces card changes to the wallets."""
+"""The one place that writes ledger rows and announces card changes to the wallets.
+
+:func:`ledger_record` inserts through the ORM; :func:`ledger_record_sql` is the
+same row, the same announcements, with one hand-written ``INSERT`` (the
+till's stamp and earn, ``loyalty/raw_sql.py``).
+"""
 
 from datetime import datetime
+from functools import cache
+
+from django.db import connection
 
 from loyalty.domain.actors import Actor
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
+from loyalty.raw_sql import database, table
 from loyalty.services.idempotency import idempotency_operation_recorded
 from loyalty.services.wallet import card_change_announce
 
 
-def ledger_record(
+def ledger_record(*, card: LoyaltyCard, actor: Actor, type: str, now: datetime, **values) -> LoyaltyTransaction:
+    """Append one row for an operation already applied to ``card`` (saved, same transaction).
+
+    Also schedules the wallet update for after the commit, so a rolled-back
+    operation never reaches a phone, and, in a request sent with an
+    Idempotency-Key, marks the key executed in this same transaction.
+    ``values``: the deltas, ``staff_pin``, ``purchase_amount_cents``, ``order_reference``,
+    ``reward``, ``voided_transaction``, ``notes`` (see :func:`_row`).
+    """
+    tx = LoyaltyTransaction.objects.create(**_row(card=card, actor=actor, type=type, now=now, **values))
+    return _recorded(tx, card)
+
+
+def _row(
     *,
     card: LoyaltyCard,
     actor: Actor,
@@ -22,14 +44,8 @@ def ledger_record(
     reward=None,
     voided_transaction: LoyaltyTransaction | None = None,
     notes: str = "",
-) -> LoyaltyTransaction:
-    """Append one row for an operation already applied to ``card`` (saved, same transaction).
-
-    Also schedules the wallet update for after the commit, so a rolled-back
-    operation never reaches a phone, and, in a request sent with an
-    Idempotency-Key, marks the key executed in this same transaction.
-    """
-    tx = LoyaltyTransaction.objects.create(
+) -> dict:
+    return dict(
         card=card,
         merchant_id=card.merchant_id,
         store=actor.store,
@@ -49,6 +65,34 @@ def ledger_record(
         notes=notes,
         created_at=now,
     )
+
+
+def _recorded(tx: LoyaltyTransaction, card: LoyaltyCard) -> LoyaltyTransaction:
     idempotency_operation_recorded(ledger_transaction=tx)
     card_change_announce(card_id=card.pk)
     return tx
+
+
+@cache
+def _insert_statement(vendor: str) -> tuple[str, tuple]:
+    fields = tuple(field for field in LoyaltyTransaction._meta.concrete_fields if not field.primary_key)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    statement = f"INSERT INTO {table(LoyaltyTransaction)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    if connection.features.can_return_columns_from_insert:
+        statement += " RETURNING " + connection.ops.quote_name(LoyaltyTransaction._meta.pk.column)
+    return statement, fields
+
+
+def ledger_record_sql(*, card: LoyaltyCard, actor: Actor, type: str, now: datetime, **values) -> LoyaltyTransaction:
+    """:func:`ledger_record` with one hand-written ``INSERT``: every column, each prepared as the ORM would."""
+    tx = LoyaltyTransaction(**_row(card=card, actor=actor, type=type, now=now, **values))
+    db = database()
+    statement, fields = _insert_statement(db.vendor)
+    with db.cursor() as cursor:
+        cursor.execute(statement, [field.get_db_prep_save(getattr(tx, field.attname), db) for field in fields])
+        if db.features.can_return_columns_from_insert:
+            tx.pk = cursor.fetchone()[0]
+        else:
+            tx.pk = db.ops.last_insert_id(cursor, LoyaltyTransaction._meta.db_table, "id")
+    tx._state.adding = False
+    return _recorded(tx, card)

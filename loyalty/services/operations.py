@@ -1,36 +1,51 @@
 """What every till operation does before it touches a card: program, PIN, clock."""
 
 from datetime import datetime
+from functools import cache
 
 from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import ProgramInactive, ProgramNotFound, ProgramTypeMismatch
-from django.db.models import OuterRef, Subquery
-
 from loyalty.models import MerchantSettings, Program, Reward
+from loyalty.raw_sql import column_list, database, row_instance, table
+
+_PROGRAM_COLUMNS = tuple(field.attname for field in Program._meta.concrete_fields)
+
+
+def program_of_merchant_sql(*, merchant) -> Program | None:
+    """``Program.objects.filter(merchant=merchant).first()`` (there is one per merchant) as one hand-written statement.
+
+    Every till operation reads it first (``loyalty/raw_sql.py``). It comes with what the "reward
+    ready" message needs to know after the operation
+    (``loyalty.services.automatic_messages.reward_ready_note``): whether the merchant has it on
+    (``reward_ready_message_enabled``) and the cheapest active reward's points
+    (``cheapest_reward_points``), read in this same statement so the till pays no query for them.
+    """
+    db = database()
+    with db.cursor() as cursor:
+        cursor.execute(_program_statement(db.vendor), [merchant.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *columns, reward_ready_message_enabled, cheapest_reward_points = row
+    program = row_instance(Program, _PROGRAM_COLUMNS, columns)
+    program.reward_ready_message_enabled = bool(reward_ready_message_enabled)
+    program.cheapest_reward_points = cheapest_reward_points
+    return program
+
+
+@cache
+def _program_statement(vendor: str) -> str:
+    return (
+        f"SELECT {column_list(Program, _PROGRAM_COLUMNS, 'p')},"
+        f" (SELECT s.reward_ready_message_enabled FROM {table(MerchantSettings)} s WHERE s.merchant_id = p.merchant_id),"
+        f" (SELECT MIN(r.points_required) FROM {table(Reward)} r WHERE r.program_id = p.id AND r.is_active)"
+        f" FROM {table(Program)} p WHERE p.merchant_id = %s"
+    )
 
 
 def program_for_operation(*, actor: Actor, needs: str | None = None) -> Program:
-    """The merchant's active program, checked to support ``needs`` ("stamps" or "points").
-
-    It comes with what the "reward ready" message needs to know after the
-    operation (``loyalty.services.automatic_messages.reward_ready_note``):
-    whether the merchant has it on, and the cheapest active reward's points,
-    read in this same query so the till's operations pay no query for them.
-    """
-    program = (
-        Program.objects.filter(merchant=actor.merchant)
-        .annotate(
-            reward_ready_message_enabled=Subquery(
-                MerchantSettings.objects.filter(merchant=OuterRef("merchant")).values("reward_ready_message_enabled")[:1]
-            ),
-            cheapest_reward_points=Subquery(
-                Reward.objects.filter(program=OuterRef("pk"), is_active=True)
-                .order_by("points_required")
-                .values("points_required")[:1]
-            ),
-        )
-        .first()
-    )
+    """The merchant's active program, checked to support ``needs`` ("stamps" or "points")."""
+    program = program_of_merchant_sql(merchant=actor.merchant)
     if program is None:
         raise ProgramNotFound()
     if not program.is_active:

@@ -13,7 +13,7 @@ points, only what is left is taken back, and the result says how much.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +24,7 @@ from loyalty.exceptions import (
     AlreadyVoided,
     BelowMinimumPurchase,
     CardInactive,
+    CardNotFound,
     IdempotencyConflict,
     InsufficientPoints,
     NothingToVoid,
@@ -32,12 +33,13 @@ from loyalty.exceptions import (
     TransactionNotFound,
     ValidationFailed,
 )
-from loyalty.lock_objects import card_qs_for_update
+from loyalty.lock_objects import card_lock_sql, card_qs_for_update
 from loyalty.models import MAX_PURCHASE_CENTS, LoyaltyCard, LoyaltyTransaction, Program, Reward, TransactionType
+from loyalty.raw_sql import row_update, table
 from loyalty.selectors.automatic_messages import card_points_expire_at, cards_points_expiring_before
 from loyalty.services.automatic_messages import reward_ready_note
 from loyalty.services.cards import card_get_locked
-from loyalty.services.ledger import ledger_record
+from loyalty.services.ledger import ledger_record, ledger_record_sql
 from loyalty.services.operations import program_for_operation, staff_pin_for_operation
 
 MAX_ADJUSTMENT = 100_000
@@ -117,7 +119,7 @@ def points_earn(
     now = now or timezone.now()
     program = program_for_operation(actor=actor, needs="points")
     pin = staff_pin_for_operation(actor=actor, program=program, staff_pin=staff_pin, staff_pin_id=staff_pin_id, now=now)
-    return _points_earn(
+    return points_earn_locked(
         actor=actor,
         card_ref=card_ref,
         program=program,
@@ -129,12 +131,60 @@ def points_earn(
     )
 
 
+POINTS_EARN_FIELDS = ("points_balance", "total_points_earned", "last_points_at", "last_activity_at", "updated_at")
+
+
 @transaction.atomic
 def _points_earn(*, actor, card_ref, program, purchase_amount_cents, order_reference, pin, notes, now) -> PointsEarned:
+    """The ORM version of :func:`_points_earn_sql`: the reference the same tests run against."""
     card = card_get_locked(merchant=actor.merchant, card_ref=card_ref)
+    return _points_earn_on(
+        card=card, actor=actor, program=program, purchase_amount_cents=purchase_amount_cents,
+        order_reference=order_reference, pin=pin, notes=notes, now=now,
+        earned_before=lambda: _earning_for_reference(merchant=actor.merchant, order_reference=order_reference),
+        save=lambda: card.save(update_fields=POINTS_EARN_FIELDS), record=ledger_record,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def _points_earn_sql(*, actor, card_ref, program, purchase_amount_cents, order_reference, pin, notes, now):
+    """An earn in hand-written statements: lock the card, look the order reference up, update, insert the row.
+
+    The till's hottest path with :func:`loyalty.services.stamps._stamp_add_sql`; the rules are shared.
+    """
+    card = card_lock_sql(merchant=actor.merchant, lookup=card_ref.lookup())
+    if card is None:
+        raise CardNotFound()
+    return _points_earn_on(
+        card=card, actor=actor, program=program, purchase_amount_cents=purchase_amount_cents,
+        order_reference=order_reference, pin=pin, notes=notes, now=now,
+        earned_before=lambda: _earning_for_reference_sql(merchant=actor.merchant, order_reference=order_reference),
+        save=lambda: row_update(card, POINTS_EARN_FIELDS), record=ledger_record_sql,
+    )  # fmt: skip
+
+
+# The till runs the SQL version; the ORM one is its reference (tests/loyalty/services/test_points.py runs on both).
+points_earn_locked = _points_earn_sql
+
+
+def _earning_for_reference_sql(*, merchant, order_reference: str) -> LoyaltyTransaction | None:
+    """:func:`_earning_for_reference` as one indexed statement; the row itself is read only on a replay (rare)."""
+    statement = (
+        f"SELECT id FROM {table(LoyaltyTransaction)} WHERE merchant_id = %s AND order_reference = %s AND type = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [merchant.pk, order_reference, TransactionType.POINTS_EARNED.value])
+        found = cursor.fetchone()
+    return None if found is None else LoyaltyTransaction.objects.get(pk=found[0])
+
+
+def _points_earn_on(
+    *, card, actor, program, purchase_amount_cents, order_reference, pin, notes, now, earned_before, save, record
+) -> PointsEarned:
+    """The earn's rules on the locked ``card``; ``earned_before``, ``save``, ``record``: the version's statements."""
     if order_reference:
         # Checked after the lock: an earlier earn on this card with this reference has committed.
-        original = _earning_for_reference(merchant=actor.merchant, order_reference=order_reference)
+        original = earned_before()
         if original is not None:
             return _replay(original=original, card=card, purchase_amount_cents=purchase_amount_cents)
     _ensure_active(card)
@@ -148,10 +198,8 @@ def _points_earn(*, actor, card_ref, program, purchase_amount_cents, order_refer
             card.points_balance += points
             card.total_points_earned += points
             card.last_points_at = card.last_activity_at = now
-            card.save(
-                update_fields=["points_balance", "total_points_earned", "last_points_at", "last_activity_at", "updated_at"]
-            )
-            tx = ledger_record(
+            save()
+            tx = record(
                 card=card,
                 actor=actor,
                 type=TransactionType.POINTS_EARNED,

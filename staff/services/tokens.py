@@ -4,6 +4,22 @@ A token holds a keyed fingerprint of its user's password hash at issue time;
 authentication compares it with the password hash read in the same query, so
 a password changed by any path (a form, the admin, ``set_password`` in a
 shell) stops the user's tokens at their next request, without a signal.
+
+Authentication runs on every till request, so it is one hand-written
+statement (:func:`token_live_get`) that asks the database every condition
+:func:`token_state` checks in Python — revoked, expired, user, membership,
+store and merchant active, the store assigned unless owner — and builds only
+the rows the request goes on to use. Nothing about a token is cached: every
+request asks the database again, so every path that stops a token (revoke,
+logout, expiry, a deactivated user, membership, store or merchant, a store
+taken away, a role changed, a password changed, a row deleted) stops it at
+its very next request, whoever made the change and however (a service, the
+admin, SQL). ``tests/staff/services/test_tokens.py`` runs each of those
+paths against this statement and against :func:`token_state` over
+:func:`tokens_with_access` (the admin's ORM reading of the same rules), so
+the two cannot drift apart. (Issue #18 weighed a shared cache of the check:
+one indexed statement costs ~0.3 ms, and a cache would make every stopping
+path an invalidation to get right; the statement alone met the target.)
 """
 
 import hashlib
@@ -12,15 +28,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
-from django.db import models, transaction
+from django.contrib.auth import authenticate, get_user_model
+from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.exceptions import LoyaltyError, PermissionDenied
-from loyalty.models import Store
+from loyalty.models import Merchant, Store
+from loyalty.raw_sql import row_instance
 from staff.models import ApiToken, Membership, Role
 
 # Writing last_used_at on every request would add a write to every till
@@ -155,16 +172,96 @@ def token_state(token: ApiToken, *, now: datetime) -> TokenState:
     return TokenState.ACTIVE
 
 
-def token_authenticate(*, key: str, now: datetime | None = None) -> ApiToken | None:
-    """The live token for ``key``, or None: revoked, expired, password changed, inactive user or membership.
+# What the request goes on to read of each row: the rest is deferred (loaded on first access, if ever).
+_USER_COLUMNS = ("id", "password", "username", "is_superuser", "is_staff")
+_MEMBERSHIP_COLUMNS = ("id", "user_id", "merchant_id", "role")
+_STORE_COLUMNS = ("id", "merchant_id", "code", "name", "timezone")
+_MERCHANT_COLUMNS = ("id", "name", "slug")
+_live_token_sql: str | None = None
 
-    One query on every API request; once a minute a second one records the last use.
+
+def _live_token_statement() -> str:
+    """The statement of :func:`token_live_get`, made once per process from the models' tables."""
+    global _live_token_sql
+    if _live_token_sql is None:
+        user_table = get_user_model()._meta.db_table
+        assignments = Membership.stores.through._meta.db_table
+        columns = ", ".join(
+            [f"u.{name}" for name in _USER_COLUMNS]
+            + [f"m.{name}" for name in _MEMBERSHIP_COLUMNS]
+            + [f"s.{name}" for name in _STORE_COLUMNS]
+            + [f"me.{name}" for name in _MERCHANT_COLUMNS]
+        )
+        _live_token_sql = f"""
+            SELECT t.id, t.password_fingerprint,
+                   CASE WHEN t.last_used_at IS NULL OR t.last_used_at <= %s THEN 1 ELSE 0 END,
+                   {columns}
+            FROM {ApiToken._meta.db_table} t
+            JOIN {user_table} u ON u.id = t.user_id
+            LEFT JOIN {Membership._meta.db_table} m ON m.id = t.membership_id
+            LEFT JOIN {Store._meta.db_table} s ON s.id = t.store_id
+            LEFT JOIN {Merchant._meta.db_table} me ON me.id = s.merchant_id
+            WHERE t.key_digest = %s AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > %s)
+              AND u.is_active
+              AND ((t.store_id IS NULL AND u.is_superuser)
+                OR (m.is_active AND m.merchant_id = s.merchant_id AND s.is_active AND me.is_active
+                  AND (m.role = %s OR EXISTS (
+                    SELECT 1 FROM {assignments} a WHERE a.membership_id = m.id AND a.store_id = s.id))))
+        """
+    return _live_token_sql
+
+
+def token_live_get(*, digest: str, now: datetime) -> tuple[ApiToken, bool] | None:
+    """The token of ``digest`` if :func:`token_state` would call it active now (bar the password), else None.
+
+    One statement, every condition in SQL. Returns the token with its user, membership, store and
+    merchant attached (only the columns the till reads), and whether its last use is older than
+    ``LAST_USED_RESOLUTION``. The password fingerprint is the caller's to compare (it is keyed).
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(_live_token_statement(), [adapt(now - LAST_USED_RESOLUTION), digest, adapt(now), Role.OWNER])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token_id, fingerprint, touch = row[:3]
+    values = iter(row[3:])
+    user_values, membership_values, store_values, merchant_values = (
+        [next(values) for _ in columns]
+        for columns in (_USER_COLUMNS, _MEMBERSHIP_COLUMNS, _STORE_COLUMNS, _MERCHANT_COLUMNS)
+    )
+    user = row_instance(get_user_model(), _USER_COLUMNS, user_values, is_active=True)
+    token = row_instance(
+        ApiToken, ("id", "key_digest", "password_fingerprint"), (token_id, digest, fingerprint), revoked_at=None
+    )
+    token.user = user
+    if store_values[0] is None:  # a platform administrator's token
+        token.store, token.membership = None, None
+    else:
+        merchant = row_instance(Merchant, _MERCHANT_COLUMNS, merchant_values, is_active=True)
+        store = row_instance(Store, _STORE_COLUMNS, store_values, is_active=True)
+        membership = row_instance(Membership, _MEMBERSHIP_COLUMNS, membership_values, is_active=True)
+        store.merchant = membership.merchant = merchant
+        membership.user = user
+        token.store, token.membership = store, membership
+    token.store_assigned = True  # the statement checked it (owners need none)
+    return token, bool(touch)
+
+
+def token_authenticate(*, key: str, now: datetime | None = None) -> ApiToken | None:
+    """The live token for ``key``, or None: revoked, expired, password changed, no access any more.
+
+    One statement on every API request (:func:`token_live_get`); once a minute a second one records
+    the last use.
     """
     now = now or timezone.now()
-    token = tokens_with_access().filter(key_digest=key_digest(key), revoked_at__isnull=True).first()
-    if token is None or token_state(token, now=now) != TokenState.ACTIVE:
+    found = token_live_get(digest=key_digest(key), now=now)
+    if found is None:
         return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+    token, touch = found
+    if not _password_unchanged(token):
+        return None
+    if touch:
         updates = {"last_used_at": now}
         current = password_fingerprint(token.user.password)
         if token.password_fingerprint != current:  # made under a key now in SECRET_KEY_FALLBACKS

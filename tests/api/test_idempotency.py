@@ -358,7 +358,7 @@ def test_a_database_fault_answers_503_and_frees_the_key_so_the_retry_runs(till, 
     client, card = till
     from loyalty.services import stamps
 
-    real = stamps.card_get_locked
+    real = stamps.card_lock_sql  # the till locks the card with one hand-written statement
     faults = iter([OperationalError("server closed the connection unexpectedly")])
 
     def dropped_once(**kwargs):
@@ -367,7 +367,7 @@ def test_a_database_fault_answers_503_and_frees_the_key_so_the_retry_runs(till, 
             raise fault
         return real(**kwargs)
 
-    monkeypatch.setattr(stamps, "card_get_locked", dropped_once)
+    monkeypatch.setattr(stamps, "card_lock_sql", dropped_once)
 
     failed = send(client, "stamp", {"card_id": card.pk}, "k-8")
     assert (failed.status_code, error_of(failed)["code"]) == (503, "SERVICE_UNAVAILABLE")

@@ -20,12 +20,21 @@ from loyalty.exceptions import (
     ValidationFailed,
 )
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, TransactionType
+from loyalty.services import points
 from loyalty.services.cards import card_deactivate, card_reactivate
 from loyalty.services.points import points_adjust, points_earn, points_expire, points_redeem, points_void
 from tests import factories
 from tests.loyalty.services.ledger_checks import assert_ledger_matches_cards, card_state, ledger_size
 
 NOW = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, params=["sql", "orm"])
+def earn_implementation(request, monkeypatch):
+    """Every test here runs on the till's hand-written SQL earn and on its ORM reference."""
+    versions = {"sql": points._points_earn_sql, "orm": points._points_earn}
+    monkeypatch.setattr(points, "points_earn_locked", versions[request.param])
+    return request.param
 
 
 def ref(card):

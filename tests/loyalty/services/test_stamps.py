@@ -23,12 +23,21 @@ from loyalty.exceptions import (
     ValidationFailed,
 )
 from loyalty.models import LoyaltyTransaction, MerchantSettings, Program, TransactionType
+from loyalty.services import stamps
 from loyalty.services.cards import card_deactivate
 from loyalty.services.stamps import stamp_add, stamps_redeem, stamps_void
 from tests import factories
 from tests.loyalty.services.ledger_checks import assert_ledger_matches_cards, card_state
 
 NOW = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, params=["sql", "orm"])
+def stamp_implementation(request, monkeypatch):
+    """Every test here runs on the till's hand-written SQL stamp and on its ORM reference."""
+    versions = {"sql": stamps._stamp_add_sql, "orm": stamps._stamp_add}
+    monkeypatch.setattr(stamps, "stamp_add_locked", versions[request.param])
+    return request.param
 
 
 def ref(card):
