@@ -119,7 +119,8 @@ def test_a_stamp_whose_connection_dies_mid_transaction_answers_503_writes_nothin
         with ThreadPoolExecutor(max_workers=1) as pool, card_row_locked(card.pk):
             pending = pool.submit(scanner.post, STAMP, json={"card_id": card.pk})
             pid, query = backend_waiting_on_a_lock()
-            assert query.startswith('SELECT "loyalty_loyaltycard"."id"'), query  # the stamp's SELECT ... FOR UPDATE
+            # the stamp's card lock (loyalty.lock_objects.card_lock_sql): SELECT ... FOR UPDATE of the card
+            assert '"loyalty_loyaltycard"' in query and "FOR UPDATE" in query, query
 
             # when: its database session is killed
             terminate_backend(pid)
