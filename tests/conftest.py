@@ -85,6 +85,20 @@ def merchant(db):
 
 
 @pytest.fixture
+def author(merchant):
+    """The merchant's owner writing a campaign in the back office."""
+    return factories.back_office_actor(merchant)
+
+
+@pytest.fixture
+def no_campaign_limits(settings):
+    """Any hour, any number a day: for the campaign tests that are about something else (the limits have their own)."""
+    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 0
+    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 24
+    settings.LOYALTY_CAMPAIGNS_PER_DAY = 100
+
+
+@pytest.fixture
 def store(merchant):
     return factories.make_store(merchant, code="alpha-center")
 

@@ -62,6 +62,12 @@ def make_admin(password=PASSWORD):
     return get_user_model().objects.create_superuser(username=f"admin{n}", password=password, email=f"a{n}@example.com")
 
 
+def back_office_actor(merchant, role="owner") -> Actor:
+    """A new member of ``merchant`` with ``role``, acting in the back office (the admin)."""
+    user = make_user(role=role, merchant=merchant)
+    return Actor(merchant=merchant, user=user, role=role, channel=Channel.ADMIN)
+
+
 def till_actor(store, *, role="staff", user=None, **fields) -> Actor:
     return Actor(merchant=store.merchant, store=store, user=user, role=role, channel=Channel.TILL, **fields)
 

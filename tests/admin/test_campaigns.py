@@ -9,19 +9,11 @@ from django.urls import reverse
 
 from loyalty.models import AdminAuditLog, Campaign, CampaignStatus, Customer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_campaign_limits")]
 
 CHANGELIST = reverse("admin:loyalty_campaign_changelist")
 ADD = reverse("admin:loyalty_campaign_add")
 TEXT = "Fresh apple pie this Saturday — come and try it!"
-
-
-@pytest.fixture(autouse=True)
-def _no_campaign_limits(settings):
-    """Any hour, any number a day: these tests are about something else (the limits have their own)."""
-    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 0
-    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 24
-    settings.LOYALTY_CAMPAIGNS_PER_DAY = 100
 
 
 def _form(**changes):

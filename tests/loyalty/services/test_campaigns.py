@@ -10,7 +10,6 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import (
     CampaignDailyLimit,
     CampaignNotChangeable,
@@ -40,24 +39,6 @@ TEXT = "Fresh apple pie this Saturday — come and try it!"
 
 
 @pytest.fixture
-def no_campaign_limits(settings):
-    """Any hour, any number a day: the tests that are about something else."""
-    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 0
-    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 24
-    settings.LOYALTY_CAMPAIGNS_PER_DAY = 100
-
-
-def _actor(merchant, role="owner"):
-    user = factories.make_user(role=role, merchant=merchant)
-    return Actor(merchant=merchant, user=user, role=role, channel=Channel.ADMIN)
-
-
-@pytest.fixture
-def author(merchant):
-    return _actor(merchant)
-
-
-@pytest.fixture
 def customers(store, program):
     """Three cards: consenting (French), consenting (English), not consenting."""
     return {
@@ -81,7 +62,7 @@ def _sent_campaign(author, django_capture_on_commit_callbacks, **fields):
 
 @pytest.mark.parametrize("role", ["owner", "manager"])
 def test_owners_and_managers_write_campaigns_and_it_is_audited(merchant, role):
-    actor = _actor(merchant, role)
+    actor = factories.back_office_actor(merchant, role)
     campaign = campaign_create(actor=actor, text_en=TEXT, link_url="https://cafe.example/pie")
     assert campaign.status == CampaignStatus.DRAFT and campaign.created_by == actor.user
     assert AdminAuditLog.objects.filter(
@@ -91,7 +72,7 @@ def test_owners_and_managers_write_campaigns_and_it_is_audited(merchant, role):
 
 def test_staff_may_not_write_a_campaign(merchant):
     with pytest.raises(PermissionDenied):
-        campaign_create(actor=_actor(merchant, "staff"), text_en=TEXT)
+        campaign_create(actor=factories.back_office_actor(merchant, "staff"), text_en=TEXT)
     assert Campaign.objects.count() == 0
 
 
@@ -126,7 +107,7 @@ def test_the_text_falls_back_to_the_default_language_then_to_any_text(author):
 
 
 def test_another_merchants_campaign_is_not_found(author, other_merchant):
-    foreign = campaign_create(actor=_actor(other_merchant), text_en=TEXT)
+    foreign = campaign_create(actor=factories.back_office_actor(other_merchant), text_en=TEXT)
     with pytest.raises(CampaignNotFound):
         campaign_update(actor=author, campaign_id=foreign.pk, text_en="Mine now")
     foreign.refresh_from_db()
@@ -423,5 +404,7 @@ def test_one_campaign_a_day_per_merchant(author, store, other_merchant, limits):
     third = campaign_create(actor=author, text_en="Third")
     campaign_schedule(actor=author, campaign_id=third.pk, send_at=datetime(2026, 5, 9, 9, 0), now=NOW)
     factories.make_store(other_merchant)
-    foreign = campaign_create(actor=_actor(other_merchant), text_en="Theirs")
-    campaign_schedule(actor=_actor(other_merchant), campaign_id=foreign.pk, send_at=datetime(2026, 5, 9, 9, 0), now=NOW)
+    foreign = campaign_create(actor=factories.back_office_actor(other_merchant), text_en="Theirs")
+    campaign_schedule(
+        actor=factories.back_office_actor(other_merchant), campaign_id=foreign.pk, send_at=datetime(2026, 5, 9, 9, 0), now=NOW
+    )

@@ -3,20 +3,13 @@
 import pytest
 from django.core import mail
 
-from loyalty.domain.actors import Actor, Channel
-from loyalty.models import Campaign, CampaignDelivery, CampaignStatus
 from loyalty.exceptions import CampaignNotChangeable
+from loyalty.models import Campaign, CampaignDelivery, CampaignStatus
 from loyalty.services.campaigns import campaign_cancel, campaign_create, campaign_send
 from tests import factories
 from tests.loyalty.test_concurrency import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def author(merchant):
-    user = factories.make_user(role="owner", merchant=merchant)
-    return Actor(merchant=merchant, user=user, role="owner", channel=Channel.ADMIN)
 
 
 def test_workers_sending_one_campaign_together_send_each_email_once(author, store, program):

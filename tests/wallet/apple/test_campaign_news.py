@@ -4,9 +4,7 @@ import json
 
 import pytest
 
-from loyalty.domain.actors import Actor, Channel
 from loyalty.services.campaigns import campaign_cancel, campaign_create, campaign_schedule, campaign_send
-from tests import factories
 from tests.wallet.apple.conftest import unzip
 from wallet.apple import localization
 from wallet.apple.builder import pass_package_build
@@ -16,21 +14,7 @@ from wallet.models import ApplePass
 
 TEXT = "Fresh apple pie this Saturday — come and try it!"
 
-pytestmark = pytest.mark.usefixtures("each_pass_source_reader")
-
-
-@pytest.fixture(autouse=True)
-def _no_campaign_limits(settings):
-    """Any hour, any number a day: these tests are about something else (the limits have their own)."""
-    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 0
-    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 24
-    settings.LOYALTY_CAMPAIGNS_PER_DAY = 100
-
-
-@pytest.fixture
-def author(merchant):
-    user = factories.make_user(role="owner", merchant=merchant)
-    return Actor(merchant=merchant, user=user, role="owner", channel=Channel.ADMIN)
+pytestmark = pytest.mark.usefixtures("each_pass_source_reader", "no_campaign_limits")
 
 
 def _send(author, capture, **fields):

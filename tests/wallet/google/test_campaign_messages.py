@@ -11,7 +11,6 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from loyalty.domain.actors import Actor, Channel
 from loyalty.models import Campaign, CampaignDelivery, CampaignStatus
 from loyalty.services.campaigns import CAMPAIGN_MAX_ATTEMPTS, campaign_create, campaign_schedule, campaign_send
 from tests import factories
@@ -20,22 +19,9 @@ from wallet.models import GoogleWalletMessage
 
 from .fake_google import ISSUER_ID
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_campaign_limits")]
 
 TEXT = "Fresh apple pie this Saturday — come and try it!"
-
-
-@pytest.fixture(autouse=True)
-def _no_campaign_limits(settings):
-    settings.LOYALTY_CAMPAIGN_WINDOW_START_HOUR = 0
-    settings.LOYALTY_CAMPAIGN_WINDOW_END_HOUR = 24
-    settings.LOYALTY_CAMPAIGNS_PER_DAY = 100
-
-
-@pytest.fixture
-def author(merchant):
-    user = factories.make_user(role="owner", merchant=merchant)
-    return Actor(merchant=merchant, user=user, role="owner", channel=Channel.ADMIN)
 
 
 @pytest.fixture
