@@ -12,6 +12,7 @@ from django.db import connection
 
 from loyalty.models import LoyaltyCard
 from loyalty.raw_sql import column_list, database, for_update_of, row_instance, table
+from loyalty_site.db import prepared_fetch_one
 
 _CARD_COLUMNS = tuple(field.attname for field in LoyaltyCard._meta.concrete_fields)
 _CARD_KEYS = {"pk": "id", "qr_code_data": "qr_code_data", "card_number": "card_number"}
@@ -33,9 +34,7 @@ def card_lock_sql(*, merchant, lookup: dict) -> LoyaltyCard | None:
     """
     ((key, value),) = lookup.items()
     db = database()
-    with db.cursor() as cursor:
-        cursor.execute(_card_lock_statement(key, db.vendor), [value, merchant.pk])
-        row = cursor.fetchone()
+    row = prepared_fetch_one(_card_lock_statement(key, db.vendor), [value, merchant.pk], connection=db)
     return None if row is None else row_instance(LoyaltyCard, _CARD_COLUMNS, row)
 
 

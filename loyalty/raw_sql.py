@@ -15,6 +15,8 @@ from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from loyalty_site.db import prepared_execute
+
 
 def database():
     """The default connection itself: the ``connection`` proxy costs a lookup on every attribute, many per row."""
@@ -86,5 +88,4 @@ def row_update(instance, names: tuple[str, ...]) -> None:
     db = database()
     fields = [instance._meta.get_field(name) for name in names]
     values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in fields]
-    with db.cursor() as cursor:
-        cursor.execute(_update_statement(type(instance), names, db.vendor), [*values, instance.pk])
+    prepared_execute(_update_statement(type(instance), names, db.vendor), [*values, instance.pk], connection=db)

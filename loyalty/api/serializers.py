@@ -24,6 +24,7 @@ from loyalty.models import (
 )
 from loyalty.services.points import MAX_ADJUSTMENT
 from loyalty_site.api import fields as request_fields
+from loyalty_site.api.serializers import FlatSerializer
 from loyalty_site.api.times import api_time
 from staff.models import StaffPin
 from staff.services.pins import pin_entry_locked_until
@@ -39,7 +40,7 @@ def _id_field(**kwargs):
 # --- Requests -----------------------------------------------------------------------------------
 
 
-class RequestBody(serializers.Serializer):
+class RequestBody(FlatSerializer):
     """A request body. Its OpenAPI component is named without "Request": the schema adds that itself."""
 
     def __init_subclass__(cls, **kwargs):
@@ -65,7 +66,7 @@ class CardRefRequest(RequestBody):
         return attrs
 
 
-class StaffPinRequestMixin(serializers.Serializer):
+class StaffPinRequestMixin(FlatSerializer):
     staff_pin = serializers.CharField(
         max_length=16, required=False, allow_blank=True, help_text="The staff member's PIN (4–8 digits)."
     )
@@ -143,11 +144,11 @@ class CardEnrollRequest(RequestBody):
     birthday_day = birthday_day_field()
 
 
-class CardLookupQuery(serializers.Serializer):
+class CardLookupQuery(FlatSerializer):
     q = serializers.CharField(max_length=254, help_text="A card number, the QR code data or the customer's e-mail.")
 
 
-class CardListQuery(serializers.Serializer):
+class CardListQuery(FlatSerializer):
     search = serializers.CharField(
         max_length=100,
         required=False,
@@ -160,7 +161,7 @@ class CardListQuery(serializers.Serializer):
     )
 
 
-class TransactionListQuery(serializers.Serializer):
+class TransactionListQuery(FlatSerializer):
     store = serializers.SlugField(max_length=64, required=False, help_text="A store code of this merchant.")
     type = request_fields.ChoiceField(choices=TransactionType.choices, required=False)
     since = request_fields.DateTimeField(required=False, help_text="From this time (inclusive).")
@@ -267,7 +268,7 @@ class ProgramSerializer(serializers.ModelSerializer):
         return RewardSerializer(program.rewards.all(), many=True).data
 
 
-class MerchantRefSerializer(serializers.Serializer):
+class MerchantRefSerializer(FlatSerializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
@@ -280,7 +281,7 @@ class AdminProgramSerializer(ProgramSerializer):
         fields = ["merchant", *ProgramSerializer.Meta.fields]
 
 
-class MerchantSerializer(serializers.Serializer):
+class MerchantSerializer(FlatSerializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
@@ -295,7 +296,7 @@ class MerchantSerializer(serializers.Serializer):
 # --- Responses: cards ------------------------------------------------------------------------------
 
 
-class CustomerSerializer(serializers.Serializer):
+class CustomerSerializer(FlatSerializer):
     id = serializers.IntegerField()
     full_name = serializers.CharField()
     email = serializers.EmailField()
@@ -322,14 +323,14 @@ class CardSummarySerializer(serializers.ModelSerializer):
         ]
 
 
-class WalletFlagsSerializer(serializers.Serializer):
+class WalletFlagsSerializer(FlatSerializer):
     apple_pass_issued = serializers.BooleanField()
     apple_devices_registered = serializers.IntegerField()
     google_wallet_saved = serializers.BooleanField()
     needs_sync = serializers.BooleanField()
 
 
-class CardProgramSerializer(serializers.Serializer):
+class CardProgramSerializer(FlatSerializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     loyalty_type = serializers.CharField()
@@ -337,7 +338,7 @@ class CardProgramSerializer(serializers.Serializer):
     stamps_reward_description = serializers.CharField()
 
 
-class CardDetailSerializer(serializers.Serializer):
+class CardDetailSerializer(FlatSerializer):
     id = serializers.IntegerField()
     card_number = serializers.CharField()
     customer = CustomerSerializer()
@@ -400,20 +401,20 @@ class CardEnrolledSerializer(CardWrittenSerializer):
     )
 
 
-class ScannerRewardSerializer(serializers.Serializer):
+class ScannerRewardSerializer(FlatSerializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     points_required = serializers.IntegerField()
 
 
-class BalancesSerializer(serializers.Serializer):
+class BalancesSerializer(FlatSerializer):
     stamp_count = serializers.IntegerField()
     stamps_target = serializers.IntegerField()
     stamps_until_reward = serializers.IntegerField()
     points_balance = serializers.IntegerField()
 
 
-class ScannerViewSerializer(serializers.Serializer):
+class ScannerViewSerializer(FlatSerializer):
     card = CardSummarySerializer()
     program = CardProgramSerializer()
     balances = BalancesSerializer()
@@ -484,7 +485,7 @@ class TransactionSerializer(serializers.ModelSerializer):
 # --- Responses: operations ----------------------------------------------------------------------
 
 
-class StampAddedSerializer(serializers.Serializer):
+class StampAddedSerializer(FlatSerializer):
     transaction_id = serializers.IntegerField()
     card_id = serializers.IntegerField()
     card_number = serializers.CharField()
@@ -497,7 +498,7 @@ class StampAddedSerializer(serializers.Serializer):
     next_stamp_available_at = serializers.DateTimeField(allow_null=True)
 
 
-class StampsRedeemedSerializer(serializers.Serializer):
+class StampsRedeemedSerializer(FlatSerializer):
     transaction_id = serializers.IntegerField()
     card_id = serializers.IntegerField()
     stamp_count = serializers.IntegerField()
@@ -505,14 +506,14 @@ class StampsRedeemedSerializer(serializers.Serializer):
     stamps_redeemed = serializers.IntegerField(help_text="Stamps taken off the card for the reward.")
 
 
-class StampsVoidedSerializer(serializers.Serializer):
+class StampsVoidedSerializer(FlatSerializer):
     transaction_id = serializers.IntegerField()
     card_id = serializers.IntegerField()
     stamps_voided = serializers.IntegerField()
     stamp_count = serializers.IntegerField()
 
 
-class PointsEarnedSerializer(serializers.Serializer):
+class PointsEarnedSerializer(FlatSerializer):
     transaction_id = serializers.IntegerField()
     card_id = serializers.IntegerField()
     points_earned = serializers.IntegerField()
@@ -520,7 +521,7 @@ class PointsEarnedSerializer(serializers.Serializer):
     replayed = serializers.BooleanField(help_text="true: this order reference was already booked; nothing changed.")
 
 
-class PointsRedeemedSerializer(serializers.Serializer):
+class PointsRedeemedSerializer(FlatSerializer):
     transaction_id = serializers.IntegerField()
     card_id = serializers.IntegerField()
     reward_id = serializers.IntegerField()
@@ -529,14 +530,14 @@ class PointsRedeemedSerializer(serializers.Serializer):
     points_balance = serializers.IntegerField()
 
 
-class PointsVoidedSerializer(serializers.Serializer):
+class PointsVoidedSerializer(FlatSerializer):
     transaction_id = serializers.IntegerField()
     card_id = serializers.IntegerField()
     points_voided = serializers.IntegerField()
     points_balance = serializers.IntegerField()
 
 
-class PointsAdjustedSerializer(serializers.Serializer):
+class PointsAdjustedSerializer(FlatSerializer):
     transaction_id = serializers.IntegerField()
     card_id = serializers.IntegerField()
     points_delta = serializers.IntegerField()
@@ -589,7 +590,7 @@ class StaffPinSerializer(serializers.ModelSerializer):
         return pin_entry_locked_until(staff_pin=staff_pin, now=self.context.setdefault("now", timezone.now()))
 
 
-class StaffPinDeletedSerializer(serializers.Serializer):
+class StaffPinDeletedSerializer(FlatSerializer):
     id = serializers.IntegerField()
     deleted = serializers.BooleanField(help_text="false: transactions name this PIN, so it was deactivated instead.")
 
@@ -597,7 +598,7 @@ class StaffPinDeletedSerializer(serializers.Serializer):
 # --- Responses: statistics --------------------------------------------------------------------------------
 
 
-class DailyFiguresSerializer(serializers.Serializer):
+class DailyFiguresSerializer(FlatSerializer):
     date = serializers.DateField()
     stamps = serializers.IntegerField()
     points = serializers.IntegerField()
@@ -605,7 +606,7 @@ class DailyFiguresSerializer(serializers.Serializer):
     redemptions = serializers.IntegerField()
 
 
-class StoreFiguresSerializer(serializers.Serializer):
+class StoreFiguresSerializer(FlatSerializer):
     store_code = serializers.CharField()
     store_name = serializers.CharField()
     cards_enrolled = serializers.IntegerField()
@@ -615,7 +616,7 @@ class StoreFiguresSerializer(serializers.Serializer):
     transactions_30d = serializers.IntegerField()
 
 
-class _Figures(serializers.Serializer):
+class _Figures(FlatSerializer):
     cards_total = serializers.IntegerField()
     cards_active_30d = serializers.IntegerField()
     cards_new_this_month = serializers.IntegerField()
@@ -660,23 +661,23 @@ class PlatformStatsSerializer(_Figures):
 # --- Responses: public ---------------------------------------------------------------------------------------
 
 
-class PublicRewardSerializer(serializers.Serializer):
+class PublicRewardSerializer(FlatSerializer):
     name = serializers.CharField()
     description = serializers.CharField()
     points_required = serializers.IntegerField()
 
 
-class PublicStoreSerializer(serializers.Serializer):
+class PublicStoreSerializer(FlatSerializer):
     code = serializers.CharField()
     name = serializers.CharField()
     address = serializers.CharField()
 
 
-class PublicMerchantSerializer(serializers.Serializer):
+class PublicMerchantSerializer(FlatSerializer):
     name = serializers.CharField()
 
 
-class PublicProgramSerializer(serializers.Serializer):
+class PublicProgramSerializer(FlatSerializer):
     name = serializers.CharField()
     loyalty_type = serializers.CharField()
     background_color = serializers.CharField()
@@ -690,7 +691,7 @@ class PublicProgramSerializer(serializers.Serializer):
     privacy_url = serializers.CharField()
 
 
-class StorefrontSerializer(serializers.Serializer):
+class StorefrontSerializer(FlatSerializer):
     store = PublicStoreSerializer()
     merchant = PublicMerchantSerializer()
     program = PublicProgramSerializer()
@@ -718,11 +719,11 @@ def storefront(*, store, program, enrollment_open: bool) -> dict:
     }
 
 
-class PublicEnrolledSerializer(serializers.Serializer):
+class PublicEnrolledSerializer(FlatSerializer):
     card_url = serializers.URLField(help_text="The customer's card page (show its QR code at the till).")
     apple_pass_url = serializers.URLField(required=False, help_text="Present when Apple Wallet is configured.")
     google_save_url = serializers.URLField(required=False, help_text="Present when Google Wallet is configured.")
 
 
-class CheckEmailSerializer(serializers.Serializer):
+class CheckEmailSerializer(FlatSerializer):
     status = serializers.ChoiceField(choices=["check_email"])

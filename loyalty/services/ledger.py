@@ -15,6 +15,7 @@ from loyalty.models import LoyaltyCard, LoyaltyTransaction
 from loyalty.raw_sql import database, table
 from loyalty.services.idempotency import idempotency_operation_recorded
 from loyalty.services.wallet import card_change_announce
+from loyalty_site.db import prepared_fetch_one
 
 
 def ledger_record(*, card: LoyaltyCard, actor: Actor, type: str, now: datetime, **values) -> LoyaltyTransaction:
@@ -88,11 +89,12 @@ def ledger_record_sql(*, card: LoyaltyCard, actor: Actor, type: str, now: dateti
     tx = LoyaltyTransaction(**_row(card=card, actor=actor, type=type, now=now, **values))
     db = database()
     statement, fields = _insert_statement(db.vendor)
-    with db.cursor() as cursor:
-        cursor.execute(statement, [field.get_db_prep_save(getattr(tx, field.attname), db) for field in fields])
-        if db.features.can_return_columns_from_insert:
-            tx.pk = cursor.fetchone()[0]
-        else:
+    values = [field.get_db_prep_save(getattr(tx, field.attname), db) for field in fields]
+    if db.features.can_return_columns_from_insert:
+        tx.pk = prepared_fetch_one(statement, values, connection=db)[0]
+    else:
+        with db.cursor() as cursor:
+            cursor.execute(statement, values)
             tx.pk = db.ops.last_insert_id(cursor, LoyaltyTransaction._meta.db_table, "id")
     tx._state.adding = False
     return _recorded(tx, card)

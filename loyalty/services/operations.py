@@ -7,6 +7,7 @@ from loyalty.domain.actors import Actor, Channel
 from loyalty.exceptions import ProgramInactive, ProgramNotFound, ProgramTypeMismatch
 from loyalty.models import MerchantSettings, Program, Reward
 from loyalty.raw_sql import column_list, database, row_instance, table
+from loyalty_site.db import prepared_fetch_one
 
 _PROGRAM_COLUMNS = tuple(field.attname for field in Program._meta.concrete_fields)
 
@@ -21,9 +22,7 @@ def program_of_merchant_sql(*, merchant) -> Program | None:
     (``cheapest_reward_points``), read in this same statement so the till pays no query for them.
     """
     db = database()
-    with db.cursor() as cursor:
-        cursor.execute(_program_statement(db.vendor), [merchant.pk])
-        row = cursor.fetchone()
+    row = prepared_fetch_one(_program_statement(db.vendor), [merchant.pk], connection=db)
     if row is None:
         return None
     *columns, reward_ready_message_enabled, cheapest_reward_points = row

@@ -13,7 +13,7 @@ points, only what is left is taken back, and the result says how much.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +41,7 @@ from loyalty.services.automatic_messages import reward_ready_note
 from loyalty.services.cards import card_get_locked
 from loyalty.services.ledger import ledger_record, ledger_record_sql
 from loyalty.services.operations import program_for_operation, staff_pin_for_operation
+from loyalty_site.db import prepared_fetch_one
 
 MAX_ADJUSTMENT = 100_000
 
@@ -172,9 +173,7 @@ def _earning_for_reference_sql(*, merchant, order_reference: str) -> LoyaltyTran
     statement = (
         f"SELECT id FROM {table(LoyaltyTransaction)} WHERE merchant_id = %s AND order_reference = %s AND type = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [merchant.pk, order_reference, TransactionType.POINTS_EARNED.value])
-        found = cursor.fetchone()
+    found = prepared_fetch_one(statement, [merchant.pk, order_reference, TransactionType.POINTS_EARNED.value])
     return None if found is None else LoyaltyTransaction.objects.get(pk=found[0])
 
 

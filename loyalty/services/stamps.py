@@ -10,7 +10,7 @@ stamp-void-stamp loop cannot exceed it.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from loyalty.domain.actors import Actor
@@ -34,6 +34,7 @@ from loyalty.services.automatic_messages import reward_ready_note
 from loyalty.services.cards import card_get_locked
 from loyalty.services.ledger import ledger_record, ledger_record_sql
 from loyalty.services.operations import program_for_operation, staff_pin_for_operation
+from loyalty_site.db import prepared_fetch_one
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,8 @@ def stamps_given_today_sql(*, card: LoyaltyCard, actor: Actor, now: datetime) ->
     statement = (
         f"SELECT COUNT(*) FROM {table(LoyaltyTransaction)} WHERE card_id = %s AND type = %s AND created_at >= %s"
     )
-    with connection.cursor() as cursor:
-        since = datetime_parameter(local_day_start(actor=actor, now=now))
-        cursor.execute(statement, [card.pk, TransactionType.STAMP_EARNED.value, since])
-        return cursor.fetchone()[0]
+    since = datetime_parameter(local_day_start(actor=actor, now=now))
+    return prepared_fetch_one(statement, [card.pk, TransactionType.STAMP_EARNED.value, since])[0]
 
 
 def _ensure_active(card: LoyaltyCard) -> None:

@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.exceptions import LoyaltyError, PermissionDenied
 from loyalty.models import Merchant, Store
 from loyalty.raw_sql import row_instance
+from loyalty_site.db import prepared_fetch_one
 from staff.models import ApiToken, Membership, Role
 
 # Writing last_used_at on every request would add a write to every till
@@ -219,9 +220,9 @@ def token_live_get(*, digest: str, now: datetime) -> tuple[ApiToken, bool] | Non
     ``LAST_USED_RESOLUTION``. The password fingerprint is the caller's to compare (it is keyed).
     """
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(_live_token_statement(), [adapt(now - LAST_USED_RESOLUTION), digest, adapt(now), Role.OWNER])
-        row = cursor.fetchone()
+    row = prepared_fetch_one(
+        _live_token_statement(), [adapt(now - LAST_USED_RESOLUTION), digest, adapt(now), Role.OWNER]
+    )
     if row is None:
         return None
     token_id, fingerprint, touch = row[:3]

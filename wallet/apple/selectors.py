@@ -18,6 +18,7 @@ from loyalty.selectors.wallet import (
     card_pass_annotations,
     pass_source_models,
 )
+from loyalty_site.db import prepared_fetch_one
 from wallet.models import AppleDeviceRegistration, ApplePass
 
 # The serials we issue (hex) fit this; the download URL accepts nothing else.
@@ -114,47 +115,12 @@ def _source_from_row(row) -> PassSource:
     )  # fmt: skip
 
 
-NEVER_AUTOMATICALLY = 2**31 - 1
-
-
-@functools.cache
-def _prepared_cursor_class():
-    import psycopg
-
-    class PreparedCursor(psycopg.Cursor):
-        def execute(self, query, params=None, **options):
-            return super().execute(query, params, prepare=True, **options)
-
-    return PreparedCursor
-
-
-def _prepared_cursor(connection):
-    """On PostgreSQL, a cursor whose statements are prepared once per connection (psycopg keeps them,
-    by name, and prepares again on a new connection): planning this 5-table read with its 5 sub-plans
-    costs 0.5–1 ms, three times its execution. Django leaves psycopg's automatic preparing off for
-    transaction-pooling proxies; this one statement is prepared at the protocol level, which PgBouncer
-    1.21+ handles (``max_prepared_statements``). Wrapped as Django wraps its own cursors: the query is
-    logged, counted by the tests and its errors are Django's. Elsewhere, the usual cursor."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:
-        # Django turns psycopg's preparing off (None) for the whole connection; its own cursors bind on the
-        # client and never prepare, so a threshold no statement reaches lets only ``prepare=True`` through.
-        connection.connection.prepare_threshold = NEVER_AUTOMATICALLY
-    raw = _prepared_cursor_class()(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
-
-
 def pass_source_read_sql(*, serial_number: str | None = None, apple_pass_id: int | None = None) -> PassSource | None:
-    from django.db import connection
-
     column, value = ("serial_number", serial_number) if apple_pass_id is None else ("id", apple_pass_id)
-    with _prepared_cursor(connection) as cursor:
-        cursor.execute(
-            _source_sql(column), [*NEWS_STATUSES, NEWS_AUTOMATIC_STATUS, NEWS_AUTOMATIC_EXCLUDED_KIND, value]
-        )
-        row = cursor.fetchone()
+    # Prepared: planning its 5 joins and 6 sub-plans costs more than running them (loyalty_site/db.py).
+    row = prepared_fetch_one(
+        _source_sql(column), [*NEWS_STATUSES, NEWS_AUTOMATIC_STATUS, NEWS_AUTOMATIC_EXCLUDED_KIND, value]
+    )
     return None if row is None else _source_from_row(row)
 
 

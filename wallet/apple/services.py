@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from loyalty.models import LoyaltyCard
+from loyalty_site.db import prepared_row_exists
 from wallet.models import AppleDeviceRegistration, ApplePass
 
 SERIAL_BYTES = 16  # 32 hex characters: the download URL's only secret
@@ -77,7 +78,7 @@ def apple_pass_mark_changed(*, card_id: int, now: datetime | None = None) -> App
     Most cards are never added to Apple Wallet: for them this is one indexed read, outside
     any transaction (it runs after every till operation).
     """
-    if not ApplePass.objects.filter(card_id=card_id).exists():
+    if not prepared_row_exists(ApplePass, "card", card_id):
         return None
     now = now or timezone.now()
     with transaction.atomic():

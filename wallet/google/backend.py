@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from django.urls import reverse
 
+from loyalty_site.db import prepared_row_exists
 from wallet.models import GoogleWalletClass, GoogleWalletObject
 from wallet.services import wallet_sync_mark
 
@@ -28,7 +29,7 @@ def is_configured() -> bool:
 def card_changed(card_id: int) -> None:
     from .tasks import google_card_update
 
-    if not GoogleWalletObject.objects.filter(card_id=card_id).exists():
+    if not prepared_row_exists(GoogleWalletObject, "card", card_id):
         return
     try:
         google_card_update.delay(card_id)
