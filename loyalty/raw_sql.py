@@ -61,8 +61,15 @@ def row_instance(model, names: tuple[str, ...], values, **known):
             value = function(value, column, db)
         values[index] = value
     data = dict(zip(names, values, strict=True)) | known
-    present = [field.attname for field in model._meta.concrete_fields if field.attname in data]
+    present = _field_order(model, names, tuple(known))
     return model.from_db(db.alias, present, [data[name] for name in present])
+
+
+@cache
+def _field_order(model, names: tuple[str, ...], known: tuple[str, ...]) -> list[str]:
+    """The attnames of ``names`` and ``known`` in the model's field order, as ``from_db`` takes them."""
+    given = {*names, *known}
+    return [field.attname for field in model._meta.concrete_fields if field.attname in given]
 
 
 def datetime_parameter(value):

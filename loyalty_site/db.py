@@ -27,7 +27,7 @@ they use a plain cursor.
 from contextlib import contextmanager
 from functools import cache
 
-from django.db import connection as default_connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper
 
 # Django turns psycopg's automatic preparing off (None) for a whole connection. Its own cursors bind on the
@@ -37,18 +37,18 @@ NEVER_AUTOMATICALLY = 2**31 - 1
 
 def prepared_fetch_one(sql: str, params, *, connection=None) -> tuple | None:
     """The first row of ``sql`` with ``params`` (``%s`` placeholders), or None."""
-    with _executed(sql, params, connection or default_connection) as cursor:
+    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS]) as cursor:
         return cursor.fetchone()
 
 
 def prepared_fetch_all(sql: str, params, *, connection=None) -> list[tuple]:
-    with _executed(sql, params, connection or default_connection) as cursor:
+    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS]) as cursor:
         return cursor.fetchall()
 
 
 def prepared_execute(sql: str, params, *, connection=None) -> int:
     """Run a statement that returns no rows (``UPDATE``, ``INSERT``); the number of rows it changed."""
-    with _executed(sql, params, connection or default_connection) as cursor:
+    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS]) as cursor:
         return cursor.rowcount
 
 
@@ -58,14 +58,14 @@ def prepared_row_exists(model, field_name: str, value, *, connection=None) -> bo
     For the reads that follow every till operation ("is this card in Apple Wallet? in Google
     Wallet?"), where building the ORM query costs more than the indexed lookup.
     """
-    connection = connection or default_connection
+    connection = connection or connections[DEFAULT_DB_ALIAS]
     statement = _exists_statement(model, field_name, connection.vendor)
     return prepared_fetch_one(statement, [value], connection=connection) is not None
 
 
 @cache
 def _exists_statement(model, field_name: str, vendor: str) -> str:
-    quote = default_connection.ops.quote_name  # the same for every connection of a vendor
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name  # the same for every connection of a vendor
     column = model._meta.get_field(field_name).column
     return f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {quote(column)} = %s LIMIT 1"
 
