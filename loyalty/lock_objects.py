@@ -34,7 +34,7 @@ def card_lock_sql(*, merchant, lookup: dict) -> LoyaltyCard | None:
     """
     ((key, value),) = lookup.items()
     db = database()
-    row = prepared_fetch_one(_card_lock_statement(key, db.vendor), [value, merchant.pk], connection=db)
+    row = prepared_fetch_one(_card_lock_statement(key, db.vendor), [value, merchant.pk], connection=db, binary=True)
     return None if row is None else row_instance(LoyaltyCard, _CARD_COLUMNS, row)
 
 

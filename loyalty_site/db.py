@@ -35,14 +35,19 @@ from django.db.backends.utils import CursorDebugWrapper
 NEVER_AUTOMATICALLY = 2**31 - 1
 
 
-def prepared_fetch_one(sql: str, params, *, connection=None) -> tuple | None:
-    """The first row of ``sql`` with ``params`` (``%s`` placeholders), or None."""
-    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS]) as cursor:
+def prepared_fetch_one(sql: str, params, *, connection=None, binary: bool = False) -> tuple | None:
+    """The first row of ``sql`` with ``params`` (``%s`` placeholders), or None.
+
+    ``binary``: rows in PostgreSQL's binary format, which psycopg reads without parsing text (~40 µs
+    less per row of a dozen numbers and times). Only for columns Django reads with psycopg's own
+    loaders: not ``jsonb``, ``inet`` or ``cidr``, which Django reads as text.
+    """
+    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS], binary) as cursor:
         return cursor.fetchone()
 
 
-def prepared_fetch_all(sql: str, params, *, connection=None) -> list[tuple]:
-    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS]) as cursor:
+def prepared_fetch_all(sql: str, params, *, connection=None, binary: bool = False) -> list[tuple]:
+    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS], binary) as cursor:
         return cursor.fetchall()
 
 
@@ -71,7 +76,7 @@ def _exists_statement(model, field_name: str, vendor: str) -> str:
 
 
 @contextmanager
-def _executed(sql, params, connection):
+def _executed(sql, params, connection, binary=False):
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -89,7 +94,7 @@ def _executed(sql, params, connection):
     connection.validate_no_broken_transaction()
     cursor = _kept_cursor(connection)
     with connection.wrap_database_errors:
-        cursor.execute(sql, params, prepare=True)
+        cursor.execute(sql, params, prepare=True, binary=binary)
         yield cursor
 
 

@@ -214,7 +214,7 @@ def _scanner_read(*, actor: Actor, now: datetime, match: dict) -> tuple[LoyaltyC
     day_start = connection.ops.adapt_datetimefield_value(local_day_start(actor=actor, now=now))
     params = [TransactionType.STAMP_EARNED.value, day_start, AlertStatus.OPEN.value, actor.merchant.pk, value]
     # Prepared (loyalty_site/db.py): planning this 5-table statement costs more than running it.
-    rows = [_converted(row) for row in prepared_fetch_all(_SCANNER_STATEMENTS[name], params)]
+    rows = [_converted(row) for row in prepared_fetch_all(_SCANNER_STATEMENTS[name], params, binary=True)]
     if not rows:
         return None
     first = rows[0]

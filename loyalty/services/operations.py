@@ -22,7 +22,7 @@ def program_of_merchant_sql(*, merchant) -> Program | None:
     (``cheapest_reward_points``), read in this same statement so the till pays no query for them.
     """
     db = database()
-    row = prepared_fetch_one(_program_statement(db.vendor), [merchant.pk], connection=db)
+    row = prepared_fetch_one(_program_statement(db.vendor), [merchant.pk], connection=db, binary=True)
     if row is None:
         return None
     *columns, reward_ready_message_enabled, cheapest_reward_points = row

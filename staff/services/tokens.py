@@ -221,7 +221,7 @@ def token_live_get(*, digest: str, now: datetime) -> tuple[ApiToken, bool] | Non
     """
     adapt = connection.ops.adapt_datetimefield_value
     row = prepared_fetch_one(
-        _live_token_statement(), [adapt(now - LAST_USED_RESOLUTION), digest, adapt(now), Role.OWNER]
+        _live_token_statement(), [adapt(now - LAST_USED_RESOLUTION), digest, adapt(now), Role.OWNER], binary=True
     )
     if row is None:
         return None

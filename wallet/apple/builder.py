@@ -58,6 +58,7 @@ CARD_STRINGS_CACHE_SIZE = 64  # per design: .strings with a card's own texts (on
 _DOS_DATE, _DOS_TIME = (1 << 5) | 1, 0
 
 
+@functools.lru_cache(maxsize=256)
 def rgb(colour: str) -> str:
     red, green, blue = images.hex_to_rgb(colour)
     return f"rgb({red}, {green}, {blue})"
@@ -90,12 +91,15 @@ class ZipMember:
         ) + name  # fmt: skip
 
 
-def zip_member(name: str, data: bytes, *, deflate: bool) -> ZipMember:
+def zip_member(name: str, data: bytes, *, deflate: bool, listed: bool = True) -> ZipMember:
     """Deflated where it pays or matters: the shared ``.strings`` (UTF-16, deflated once per design) and
-    pass.json. PNG is compressed already; the manifest and the signature are small and hold no secret."""
+    pass.json. PNG is compressed already; the manifest and the signature are small and hold no secret.
+    ``listed``: in the manifest (every file but the manifest and the signature), so its SHA-1 is needed."""
     crc = zlib.crc32(data)
     if deflate:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+        # A 4 KB window and a small hash table: the files deflated here are a few KB, and zlib's default
+        # state (256 KB, zeroed per object) cost 4 times the compression of a 1.4 KB pass.json.
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -12, 4)
         stored = compressor.compress(data) + compressor.flush()
         method = 8
     else:
@@ -105,8 +109,8 @@ def zip_member(name: str, data: bytes, *, deflate: bool) -> ZipMember:
         "<IHHHHHIIIHH", 0x04034B50, 20, 0, method, _DOS_TIME, _DOS_DATE, crc, len(stored), len(data), len(encoded), 0
     )
     return ZipMember(
-        name=name, sha1=hashlib.sha1(data).hexdigest(), crc=crc, size=len(data), compressed_size=len(stored),
-        method=method, local=header + encoded + stored,
+        name=name, sha1=hashlib.sha1(data).hexdigest() if listed else "", crc=crc, size=len(data),
+        compressed_size=len(stored), method=method, local=header + encoded + stored,
     )  # fmt: skip
 
 
@@ -116,14 +120,37 @@ def _image_member(name: str, data: bytes) -> ZipMember:
     return zip_member(name, data, deflate=False)
 
 
-def zip_write(members: list[ZipMember]) -> bytes:
-    parts, central, offset = [], [], 0
+@dataclass(frozen=True)
+class ZipPrefix:
+    """The first entries of a zip, written once: their local entries and central directory records
+    (whose offsets are fixed, being first), so a package of a design's shared files writes only its own."""
+
+    members: tuple[ZipMember, ...]
+    local: bytes
+    central: bytes
+
+    @classmethod
+    def of(cls, members) -> "ZipPrefix":
+        members, offset, central = tuple(members), 0, []
+        for member in members:
+            central.append(member.central(offset))
+            offset += len(member.local)
+        return cls(members, b"".join(member.local for member in members), b"".join(central))
+
+
+_NO_PREFIX = ZipPrefix.of(())
+
+
+def zip_write(members: list[ZipMember], *, prefix: ZipPrefix = _NO_PREFIX) -> bytes:
+    """The zip of ``prefix``'s entries, then ``members``."""
+    parts, central, offset = [prefix.local], [prefix.central], len(prefix.local)
     for member in members:
         parts.append(member.local)
         central.append(member.central(offset))
         offset += len(member.local)
     size = sum(len(entry) for entry in central)
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), size, offset, 0)
+    count = len(prefix.members) + len(members)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, size, offset, 0)
     return b"".join([*parts, *central, end])  # one copy of the ~100 KB, not three
 
 
@@ -140,6 +167,9 @@ class PassDesign:
     rewards: tuple  # the active catalog (points programs), cheapest first: (name, points_required)
     stores_text: str
     card_strings: OrderedDict = field(default_factory=OrderedDict, compare=False, repr=False)
+    # The zip's first entries: the images, and the images with the .strings for a card adding no text.
+    images_zip: ZipPrefix = field(default=_NO_PREFIX, compare=False, repr=False)
+    images_and_strings_zip: ZipPrefix = field(default=_NO_PREFIX, compare=False, repr=False)
 
 
 _designs: OrderedDict = OrderedDict()
@@ -222,14 +252,18 @@ def _design_build(key: tuple, program: Program) -> PassDesign:
         **images.icon_images(logo, initial, program.background_color, program.text_color),
         **images.logo_images(logo, initial, program.background_color, program.text_color),
     }
+    strings = {language: _strings_member(language, entries) for language, entries in texts.items()}
+    image_members = tuple(zip_member(name, data, deflate=False) for name, data in drawn.items())
     return PassDesign(
         key=key,
         program=program,
         texts=texts,
-        strings={language: _strings_member(language, entries) for language, entries in texts.items()},
-        images=tuple(zip_member(name, data, deflate=False) for name, data in drawn.items()),
+        strings=strings,
+        images=image_members,
         rewards=rewards,
         stores_text=stores_text,
+        images_zip=ZipPrefix.of(image_members),
+        images_and_strings_zip=ZipPrefix.of((*image_members, *strings.values())),
     )
 
 
@@ -385,22 +419,24 @@ def _json(value, *, sort_keys: bool = False) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys).encode("utf-8")
 
 
-def pass_members_build(*, source: PassSource, config: AppleConfig) -> list[ZipMember]:
-    """Every file of the package except ``manifest.json`` and ``signature``, as zip entries."""
+def _card_members(*, source: PassSource, config: AppleConfig) -> tuple[ZipPrefix, list[ZipMember]]:
+    """The package's files: its design's shared first entries (a prefix), then the card's own."""
     design = pass_design_get(source)
     program = design.program
     content = pass_content_build(source=source, design=design, config=config)
     pass_json = _json(content.pass_json)
     # Deflated: pass.json holds the device's authentication token, which must not sit in the response as
     # plain text for whatever scans or logs bodies (tests/reliability/test_security_secrets.py).
-    members = [zip_member("pass.json", pass_json, deflate=True), *design.images]
+    members = [zip_member("pass.json", pass_json, deflate=True)]
     if program.has_stamps:
         strip = images.strip_images(
             source.stamp_count, program.stamps_target, program.background_color, program.text_color
         )
         members.extend(_image_member(name, data) for name, data in strip.items())
-    members.extend(_card_strings(design, content.extra_strings))
-    return members
+    if content.extra_strings:
+        members.extend(_card_strings(design, content.extra_strings))
+        return design.images_zip, members
+    return design.images_and_strings_zip, members
 
 
 def pass_package_build(
@@ -410,13 +446,14 @@ def pass_package_build(
     views read it (``pass_source_get``), else the ``apple_pass``'s, read now."""
     if source is None:
         source = pass_source_get(apple_pass_id=apple_pass.pk)
-    members = pass_members_build(source=source, config=config)
-    manifest = _json({member.name: member.sha1 for member in members}, sort_keys=True)
+    prefix, members = _card_members(source=source, config=config)
+    manifest = _json({member.name: member.sha1 for member in (*prefix.members, *members)}, sort_keys=True)
     signature = manifest_sign(manifest=manifest, config=config)
     return zip_write(
         [
             *members,
-            zip_member("manifest.json", manifest, deflate=False),
-            zip_member("signature", signature, deflate=False),
-        ]
+            zip_member("manifest.json", manifest, deflate=False, listed=False),
+            zip_member("signature", signature, deflate=False, listed=False),
+        ],
+        prefix=prefix,
     )

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from loyalty.selectors.wallet import (
@@ -75,7 +76,8 @@ SELECT p.id, p.card_id, c.program_id, p.serial_number, p.authentication_token, p
        (SELECT COUNT(*) FROM {store} s WHERE s.merchant_id = c.merchant_id),
        (SELECT MAX(s.updated_at) FROM {store} s WHERE s.merchant_id = c.merchant_id),
        (SELECT k.id FROM {campaign} k JOIN {delivery} d ON d.campaign_id = k.id
-         WHERE d.card_id = c.id AND k.status IN (%s, %s) ORDER BY k.started_at DESC, k.id DESC LIMIT 1),
+         WHERE k.merchant_id = c.merchant_id AND d.card_id = c.id AND k.status IN (%s, %s)
+         ORDER BY k.started_at DESC, k.id DESC LIMIT 1),
        (SELECT a.id FROM {automatic} a WHERE a.card_id = c.id AND a.status = %s AND a.kind <> %s
          ORDER BY a.sent_at DESC, a.id DESC LIMIT 1)
 FROM {apple_pass} p
@@ -96,21 +98,24 @@ def _source_sql(column: str) -> str:
     return _SOURCE_SQL.format(column=column, **tables)
 
 
-def _aware(value):
+def _aware_time(value):
     """SQLite gives naive UTC datetimes to a raw cursor (the ORM makes them aware)."""
     if isinstance(value, datetime) and timezone.is_naive(value):
         return value.replace(tzinfo=UTC)
     return value
 
 
-def _source_from_row(row) -> PassSource:
+def _source_from_row(row, *, naive_times: bool = False) -> PassSource:
+    """``naive_times``: the row's times may be naive UTC (SQLite: a raw cursor, the ORM's subqueries)."""
     (pass_id, card_id, program_id, serial, token, tag, changed_at, number, qr, stamps, points, active, member,
      *design, news_id, news_automatic_id) = row  # fmt: skip
+    if naive_times:
+        changed_at, design = _aware_time(changed_at), [_aware_time(value) for value in design]
     return PassSource(
         apple_pass_id=pass_id, card_id=card_id, program_id=program_id, serial_number=serial,
-        authentication_token=token, change_tag=tag, changed_at=_aware(changed_at), card_number=number,
+        authentication_token=token, change_tag=tag, changed_at=changed_at, card_number=number,
         qr_code_data=qr, stamp_count=stamps, points_balance=points, card_is_active=bool(active),
-        member_name=member or "", design_key=(program_id, *(_aware(value) for value in design)), news_id=news_id,
+        member_name=member or "", design_key=(program_id, *design), news_id=news_id,
         news_automatic_id=news_automatic_id,
     )  # fmt: skip
 
@@ -118,10 +123,14 @@ def _source_from_row(row) -> PassSource:
 def pass_source_read_sql(*, serial_number: str | None = None, apple_pass_id: int | None = None) -> PassSource | None:
     column, value = ("serial_number", serial_number) if apple_pass_id is None else ("id", apple_pass_id)
     # Prepared: planning its 5 joins and 6 sub-plans costs more than running them (loyalty_site/db.py).
+    connection = connections[DEFAULT_DB_ALIAS]
     row = prepared_fetch_one(
-        _source_sql(column), [*NEWS_STATUSES, NEWS_AUTOMATIC_STATUS, NEWS_AUTOMATIC_EXCLUDED_KIND, value]
+        _source_sql(column),
+        [*NEWS_STATUSES, NEWS_AUTOMATIC_STATUS, NEWS_AUTOMATIC_EXCLUDED_KIND, value],
+        connection=connection,
+        binary=True,
     )
-    return None if row is None else _source_from_row(row)
+    return None if row is None else _source_from_row(row, naive_times=connection.vendor != "postgresql")
 
 
 def pass_source_read_orm(*, serial_number: str | None = None, apple_pass_id: int | None = None) -> PassSource | None:
@@ -147,7 +156,7 @@ def pass_source_read_orm(*, serial_number: str | None = None, apple_pass_id: int
         apple_pass.pass_rewards_count, apple_pass.pass_rewards_updated,
         apple_pass.pass_stores_count, apple_pass.pass_stores_updated, apple_pass.pass_news_id,
         apple_pass.pass_news_automatic_id,
-    ))  # fmt: skip
+    ), naive_times=connections[DEFAULT_DB_ALIAS].vendor != "postgresql")  # fmt: skip
 
 
 # The columns the ORM version reads, nothing else.
