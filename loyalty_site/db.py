@@ -12,7 +12,11 @@ cursor kept per connection.
 
 What Django's own cursor does around a statement is kept: the connection's
 health check and (re)connection, the broken-transaction check, the thread
-check and Django's exceptions (``wrap_database_errors``). When queries are
+check and Django's exceptions (``wrap_database_errors``). The health check
+(``CONN_HEALTH_CHECKS``) costs a ``SELECT 1`` before a request's first
+statement; a read outside a transaction is its own check instead: if it
+finds the connection dead, a new one is opened and the read runs again, as
+it would have after a failed check (a write is never run twice). When queries are
 being logged or an execute wrapper is installed (tests counting queries,
 ``DEBUG``, ``connection.execute_wrapper``), the statement goes through a
 cursor Django wraps as usual, logged with its parameters inlined so that it
@@ -24,10 +28,9 @@ PgBouncer 1.21+ handles (``max_prepared_statements``). Elsewhere (SQLite)
 they use a plain cursor.
 """
 
-from contextlib import contextmanager
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.db.backends.utils import CursorDebugWrapper
 
 # Django turns psycopg's automatic preparing off (None) for a whole connection. Its own cursors bind on the
@@ -42,19 +45,28 @@ def prepared_fetch_one(sql: str, params, *, connection=None, binary: bool = Fals
     less per row of a dozen numbers and times). Only for columns Django reads with psycopg's own
     loaders: not ``jsonb``, ``inet`` or ``cidr``, which Django reads as text.
     """
-    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS], binary) as cursor:
-        return cursor.fetchone()
+    return _run(sql, params, connection or connections[DEFAULT_DB_ALIAS], binary, _fetch_one, read=True)
 
 
 def prepared_fetch_all(sql: str, params, *, connection=None, binary: bool = False) -> list[tuple]:
-    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS], binary) as cursor:
-        return cursor.fetchall()
+    return _run(sql, params, connection or connections[DEFAULT_DB_ALIAS], binary, _fetch_all, read=True)
 
 
 def prepared_execute(sql: str, params, *, connection=None) -> int:
     """Run a statement that returns no rows (``UPDATE``, ``INSERT``); the number of rows it changed."""
-    with _executed(sql, params, connection or connections[DEFAULT_DB_ALIAS]) as cursor:
-        return cursor.rowcount
+    return _run(sql, params, connection or connections[DEFAULT_DB_ALIAS], False, _row_count, read=False)
+
+
+def _fetch_one(cursor):
+    return cursor.fetchone()
+
+
+def _fetch_all(cursor):
+    return cursor.fetchall()
+
+
+def _row_count(cursor):
+    return cursor.rowcount
 
 
 def prepared_row_exists(model, field_name: str, value, *, connection=None) -> bool:
@@ -75,27 +87,48 @@ def _exists_statement(model, field_name: str, vendor: str) -> str:
     return f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {quote(column)} = %s LIMIT 1"
 
 
-@contextmanager
-def _executed(sql, params, connection, binary=False):
+def _run(sql, params, connection, binary, result, *, read: bool):
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            yield cursor
-        return
+            return result(cursor)
     if connection.queries_logged or connection.execute_wrappers:
         with _wrapped_cursor(connection) as cursor:
             cursor.execute(sql, params)
-            yield cursor
-        return
+            return result(cursor)
     # What connection.cursor() and CursorWrapper.execute do, without a new cursor and its wrappers each time.
-    connection.close_if_health_check_failed()
+    # A read outside a transaction is its own health check (below): the first statement of a till request,
+    # the token check, costs no extra SELECT 1.
+    is_first_read = (
+        read
+        and connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if is_first_read:
+        connection.health_check_done = True
+    else:
+        connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     connection.validate_no_broken_transaction()
-    cursor = _kept_cursor(connection)
+    try:
+        with connection.wrap_database_errors:
+            cursor = _kept_cursor(connection)
+            cursor.execute(sql, params, prepare=True, binary=binary)
+            return result(cursor)
+    except (OperationalError, InterfaceError):
+        if not is_first_read or connection.is_usable():
+            raise
+    # The connection was dead (the server restarted, a proxy dropped it): what the health check would have
+    # found. Open a new one and read again, as the check would have let this read run on a new connection.
+    connection.close()
+    connection.ensure_connection()
     with connection.wrap_database_errors:
+        cursor = _kept_cursor(connection)
         cursor.execute(sql, params, prepare=True, binary=binary)
-        yield cursor
+        return result(cursor)
 
 
 def _kept_cursor(connection):

@@ -1,7 +1,8 @@
 """The prepared statements of the hot paths (loyalty_site/db.py): what Django's cursor guarantees still holds."""
 
+import psycopg
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from loyalty.models import Merchant
@@ -88,3 +89,48 @@ def test_errors_are_djangos_and_roll_back_as_djangos_do():
                 prepared_fetch_one("SELECT no_such_column FROM loyalty_merchant WHERE id = %s", [1])
         assert prepared_fetch_one("SELECT 1 WHERE 1 = %s", [1]) == (1,)  # the savepoint was rolled back
 
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_read_outside_a_transaction_is_the_health_check_and_survives_a_dead_connection(monkeypatch):
+    merchant = Merchant.objects.create(name="A", slug="a")
+    assert prepared_fetch_one(MERCHANT_NAME, [merchant.pk]) == ("A",)
+    monkeypatch.setattr(connection, "health_check_enabled", True)
+    backend_pid = connection.connection.info.backend_pid
+    with psycopg.connect(_dsn(), autocommit=True) as other:  # the server drops our connection (a restart)
+        other.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+
+    connection.health_check_done = False  # a new request
+    checks = []
+    monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: checks.append(1) or False)
+
+    assert prepared_fetch_one(MERCHANT_NAME, [merchant.pk]) == ("A",)  # read again on a new connection
+    assert connection.connection.info.backend_pid != backend_pid
+    assert checks == [1]  # asked only once the read had failed, not before it
+
+    connection.health_check_done = False  # the next request on a live connection: no SELECT 1 at all
+    assert prepared_fetch_one(MERCHANT_NAME, [merchant.pk]) == ("A",)
+    assert checks == [1]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_write_on_a_dead_connection_is_not_run_again(monkeypatch):
+    merchant = Merchant.objects.create(name="A", slug="a")
+    assert prepared_fetch_one(MERCHANT_NAME, [merchant.pk]) == ("A",)
+    monkeypatch.setattr(connection, "health_check_enabled", True)
+    monkeypatch.setattr(connection, "health_check_done", True)  # checked already in this request
+    with psycopg.connect(_dsn(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+    with pytest.raises(DatabaseError):
+        prepared_execute("UPDATE loyalty_merchant SET name = %s WHERE id = %s", ["B", merchant.pk])
+
+    connection.close()
+    assert Merchant.objects.get(pk=merchant.pk).name == "A"
+
+
+def _dsn() -> str:
+    settings = connection.settings_dict
+    return f"host={settings['HOST']} port={settings['PORT'] or 5432} user={settings['USER']} dbname={settings['NAME']}"
