@@ -15,7 +15,7 @@ from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from loyalty_site.db import prepared_execute
+from loyalty_site.db import prepared_execute, prepared_fetch_one
 
 
 def database():
@@ -96,3 +96,40 @@ def row_update(instance, names: tuple[str, ...]) -> None:
     fields = [instance._meta.get_field(name) for name in names]
     values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in fields]
     prepared_execute(_update_statement(type(instance), names, db.vendor), [*values, instance.pk], connection=db)
+
+
+@cache
+def _insert_statement(model, names: tuple[str, ...], vendor: str, returning: bool) -> str:
+    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in names)
+    statement = f"INSERT INTO {table(model)} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
+    if returning:
+        statement += " RETURNING " + connection.ops.quote_name(model._meta.pk.column)
+    return statement
+
+
+def row_insert(instance, names: tuple[str, ...]) -> None:
+    """``instance.save()`` of a new row as one hand-written ``INSERT`` of the fields ``names``; sets its pk."""
+    db = database()
+    fields = [instance._meta.get_field(name) for name in names]
+    values = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    returning = db.features.can_return_columns_from_insert
+    statement = _insert_statement(type(instance), names, db.vendor, returning)
+    if returning:
+        instance.pk = prepared_fetch_one(statement, values, connection=db)[0]
+    else:
+        with db.cursor() as cursor:
+            cursor.execute(statement, values)
+            instance.pk = db.ops.last_insert_id(cursor, instance._meta.db_table, instance._meta.pk.column)
+    instance._state.adding = False
+    instance._state.db = db.alias
+
+
+def row_delete(model, pk) -> int:
+    """``model.objects.filter(pk=pk).delete()`` for a row nothing refers to, as one ``DELETE``; rows deleted."""
+    db = database()
+    return prepared_execute(_delete_statement(model, db.vendor), [pk], connection=db)
+
+
+@cache
+def _delete_statement(model, vendor: str) -> str:
+    return f"DELETE FROM {table(model)} WHERE {connection.ops.quote_name(model._meta.pk.column)} = %s"

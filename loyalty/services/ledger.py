@@ -6,16 +6,12 @@ till's stamp and earn, ``loyalty/raw_sql.py``).
 """
 
 from datetime import datetime
-from functools import cache
-
-from django.db import connection
 
 from loyalty.domain.actors import Actor
 from loyalty.models import LoyaltyCard, LoyaltyTransaction
-from loyalty.raw_sql import database, table
+from loyalty.raw_sql import row_insert
 from loyalty.services.idempotency import idempotency_operation_recorded
 from loyalty.services.wallet import card_change_announce
-from loyalty_site.db import prepared_fetch_one
 
 
 def ledger_record(*, card: LoyaltyCard, actor: Actor, type: str, now: datetime, **values) -> LoyaltyTransaction:
@@ -74,27 +70,11 @@ def _recorded(tx: LoyaltyTransaction, card: LoyaltyCard) -> LoyaltyTransaction:
     return tx
 
 
-@cache
-def _insert_statement(vendor: str) -> tuple[str, tuple]:
-    fields = tuple(field for field in LoyaltyTransaction._meta.concrete_fields if not field.primary_key)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    statement = f"INSERT INTO {table(LoyaltyTransaction)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
-    if connection.features.can_return_columns_from_insert:
-        statement += " RETURNING " + connection.ops.quote_name(LoyaltyTransaction._meta.pk.column)
-    return statement, fields
+_LEDGER_COLUMNS = tuple(field.attname for field in LoyaltyTransaction._meta.concrete_fields if not field.primary_key)
 
 
 def ledger_record_sql(*, card: LoyaltyCard, actor: Actor, type: str, now: datetime, **values) -> LoyaltyTransaction:
     """:func:`ledger_record` with one hand-written ``INSERT``: every column, each prepared as the ORM would."""
     tx = LoyaltyTransaction(**_row(card=card, actor=actor, type=type, now=now, **values))
-    db = database()
-    statement, fields = _insert_statement(db.vendor)
-    values = [field.get_db_prep_save(getattr(tx, field.attname), db) for field in fields]
-    if db.features.can_return_columns_from_insert:
-        tx.pk = prepared_fetch_one(statement, values, connection=db)[0]
-    else:
-        with db.cursor() as cursor:
-            cursor.execute(statement, values)
-            tx.pk = db.ops.last_insert_id(cursor, LoyaltyTransaction._meta.db_table, "id")
-    tx._state.adding = False
+    row_insert(tx, _LEDGER_COLUMNS)
     return _recorded(tx, card)

@@ -19,16 +19,21 @@ def program_of_merchant_sql(*, merchant) -> Program | None:
     ready" message needs to know after the operation
     (``loyalty.services.automatic_messages.reward_ready_note``): whether the merchant has it on
     (``reward_ready_message_enabled``) and the cheapest active reward's points
-    (``cheapest_reward_points``), read in this same statement so the till pays no query for them.
+    (``cheapest_reward_points``), read in this same statement so the till pays no query for them; and the
+    merchant's PIN lockout settings (``pin_limits``, an unsaved ``MerchantSettings`` of those two fields: empty
+    ones mean the defaults, as on a saved row), which a PIN check would otherwise read itself.
     """
     db = database()
     row = prepared_fetch_one(_program_statement(db.vendor), [merchant.pk], connection=db, binary=True)
     if row is None:
         return None
-    *columns, reward_ready_message_enabled, cheapest_reward_points = row
+    *columns, reward_ready_message_enabled, pin_max_failed_attempts, pin_lockout_minutes, cheapest_reward_points = row
     program = row_instance(Program, _PROGRAM_COLUMNS, columns)
     program.reward_ready_message_enabled = bool(reward_ready_message_enabled)
     program.cheapest_reward_points = cheapest_reward_points
+    program.pin_limits = MerchantSettings(
+        merchant_id=merchant.pk, pin_max_failed_attempts=pin_max_failed_attempts, pin_lockout_minutes=pin_lockout_minutes
+    )
     return program
 
 
@@ -36,9 +41,10 @@ def program_of_merchant_sql(*, merchant) -> Program | None:
 def _program_statement(vendor: str) -> str:
     return (
         f"SELECT {column_list(Program, _PROGRAM_COLUMNS, 'p')},"
-        f" (SELECT s.reward_ready_message_enabled FROM {table(MerchantSettings)} s WHERE s.merchant_id = p.merchant_id),"
+        " s.reward_ready_message_enabled, s.pin_max_failed_attempts, s.pin_lockout_minutes,"
         f" (SELECT MIN(r.points_required) FROM {table(Reward)} r WHERE r.program_id = p.id AND r.is_active)"
-        f" FROM {table(Program)} p WHERE p.merchant_id = %s"
+        f" FROM {table(Program)} p LEFT JOIN {table(MerchantSettings)} s ON s.merchant_id = p.merchant_id"
+        " WHERE p.merchant_id = %s"
     )
 
 
@@ -70,4 +76,10 @@ def staff_pin_for_operation(
         return None
     if not staff_pin and not program.require_staff_pin:
         return None
-    return pin_verify(store=actor.store, pin=staff_pin, staff_pin_id=staff_pin_id, now=now)
+    return pin_verify(
+        store=actor.store,
+        pin=staff_pin,
+        staff_pin_id=staff_pin_id,
+        now=now,
+        merchant_settings=getattr(program, "pin_limits", None),
+    )

@@ -33,6 +33,7 @@ the store's guard row would stay locked):
    ``STAFF_PIN_LOCKED``; if that PIN is right, the lock it caused is lifted.
 """
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -42,7 +43,7 @@ from enum import Enum
 
 import bcrypt
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,7 +58,18 @@ from loyalty.exceptions import (
     ValidationFailed,
 )
 from loyalty.models import LoyaltyTransaction, Store
+from loyalty.raw_sql import (
+    column_list,
+    datetime_parameter,
+    for_update_of,
+    row_delete,
+    row_insert,
+    row_instance,
+    row_update,
+    table,
+)
 from loyalty.selectors.settings import merchant_settings_get
+from loyalty_site.db import prepared_execute, prepared_fetch_all, prepared_fetch_one
 from staff.models import Membership, PinLockout, StaffPin, StorePinFailure, StorePinGuard
 
 logger = logging.getLogger(__name__)
@@ -317,13 +329,66 @@ class _Reservation:
     named_locked_until: datetime | None  # set when this attempt filled the named PIN's count
 
 
+# The statements every PIN check runs are written by hand and prepared (loyalty/raw_sql.py, loyalty_site/db.py):
+# built by the ORM they cost more than the rest of the check besides bcrypt. The rarer paths (a window with
+# failures in it, a named PIN, a lock) stay in the ORM.
+_GUARD_COLUMNS = ("store_id", "failed_attempts", "locked_until")
+_PIN_COLUMNS = tuple(field.attname for field in StaffPin._meta.concrete_fields)
+
+
 def _guard_locked(store: Store) -> StorePinGuard:
     """The store's guard row, locked until the transaction ends; made on the store's first PIN check."""
-    guard = StorePinGuard.objects.select_for_update().filter(store=store).first()
+    guard = _guard_lock_sql(store.pk)
     if guard is None:
         StorePinGuard.objects.get_or_create(store=store)  # concurrent first checks: one row
-        guard = StorePinGuard.objects.select_for_update().get(store=store)
+        guard = _guard_lock_sql(store.pk)
     return guard
+
+
+def _guard_lock_sql(store_id: int) -> StorePinGuard | None:
+    row = prepared_fetch_one(_guard_lock_statement(connection.vendor), [store_id], binary=True)
+    return None if row is None else row_instance(StorePinGuard, _GUARD_COLUMNS, row)
+
+
+@functools.cache
+def _guard_lock_statement(vendor: str) -> str:
+    return (
+        f"SELECT {column_list(StorePinGuard, _GUARD_COLUMNS, 'g')} FROM {table(StorePinGuard)} g"
+        f" WHERE g.store_id = %s{for_update_of('g')}"
+    )
+
+
+def _candidates_sql(store: Store, digests: list[str]) -> list[StaffPin]:
+    """The store's active PINs whose lookup digest is one of ``digests`` (one, or one per key)."""
+    rows = prepared_fetch_all(_candidates_statement(len(digests), connection.vendor), [store.pk, *digests])
+    return [row_instance(StaffPin, _PIN_COLUMNS, row) for row in rows]
+
+
+@functools.cache
+def _candidates_statement(count: int, vendor: str) -> str:
+    return (
+        f"SELECT {column_list(StaffPin, _PIN_COLUMNS, 'p')} FROM {table(StaffPin)} p"
+        f" WHERE p.store_id = %s AND p.lookup_digest IN ({', '.join(['%s'] * count)}) AND p.is_active"
+    )
+
+
+def _pin_use_sql(candidate: StaffPin, *, now: datetime, lookup_digest: str) -> bool:
+    """The candidate's use recorded, if its row is as checked (same hash, active) and no lock has come on it."""
+    return bool(
+        prepared_execute(
+            _pin_use_statement(connection.vendor),
+            [datetime_parameter(now), lookup_digest, candidate.pk, candidate.pin_hash, datetime_parameter(now)],
+        )
+    )
+
+
+@functools.cache
+def _pin_use_statement(vendor: str) -> str:
+    # As QuerySet.update(): updated_at is left alone.
+    return (
+        f"UPDATE {table(StaffPin)} SET last_used_at = %s, lookup_digest = %s"
+        " WHERE id = %s AND pin_hash = %s AND is_active AND (locked_until IS NULL OR locked_until <= %s)"
+    )
 
 
 def _failures_in_window(*, limits: _Limits, now: datetime, **lookup) -> int:
@@ -371,11 +436,12 @@ def _attempt_reserve(
         guard.save(update_fields=["failed_attempts", "locked_until"])
         _lockout_record(store=store, staff_pin_id=None, failed_attempts=store_failures, now=now, until=guard.locked_until)
         return _Attempt(_Outcome.LOCKED, locked_until=guard.locked_until)
-    failure = StorePinFailure.objects.create(store=store, staff_pin=named, failed_at=now)
+    failure = StorePinFailure(store=store, staff_pin=named, failed_at=now)
+    row_insert(failure, ("store_id", "staff_pin_id", "failed_at"))
     guard.failed_attempts = store_failures + 1
     store_locked_until = now + limits.window if guard.failed_attempts >= limits.max_attempts else None
     guard.locked_until = store_locked_until
-    guard.save(update_fields=["failed_attempts", "locked_until"])
+    row_update(guard, ("failed_attempts", "locked_until"))
 
     named_locked_until = None
     if named is not None:
@@ -386,8 +452,7 @@ def _attempt_reserve(
             named.locked_until = None
         named.save(update_fields=["failed_attempts", "locked_until"])
 
-    rows = StaffPin.objects.filter(store=store, lookup_digest__in=digests, is_active=True)
-    by_digest = {row.lookup_digest: row for row in rows}
+    by_digest = {row.lookup_digest: row for row in _candidates_sql(store, digests)}
     candidate = next((by_digest[digest] for digest in digests if digest in by_digest), None)  # current key first
     if named is not None and candidate is not None and candidate.pk != named.pk:
         candidate = None  # the right PIN of someone else is not the named staff member's PIN
@@ -408,19 +473,10 @@ def _attempt_succeed(
     """Step 3 for a PIN bcrypt accepted: take its failure back, unless its row changed or a lock now applies."""
     guard = _guard_locked(store)
     candidate = reservation.candidate
-    rekey = {"lookup_digest": current_digest} if candidate.lookup_digest != current_digest else {}
     if reservation.named_id is None and not _is_locked(guard.locked_until, now):
         # The usual case, in one statement: the row is as it was checked and no lock has come on it since.
         # (A named PIN's own count included this attempt: the full path below recounts it.)
-        used = (
-            StaffPin.objects.filter(
-                Q(locked_until__isnull=True) | Q(locked_until__lte=now),
-                pk=candidate.pk,
-                pin_hash=candidate.pin_hash,
-                is_active=True,
-            ).update(last_used_at=now, **rekey)
-        )
-        if used:
+        if _pin_use_sql(candidate, now=now, lookup_digest=current_digest):
             _failure_take_back(guard=guard, reservation=reservation, limits=limits, now=now)
             candidate.last_used_at = now
             candidate.lookup_digest = current_digest
@@ -449,13 +505,13 @@ def _attempt_succeed(
 
 def _failure_take_back(*, guard: StorePinGuard, reservation: _Reservation, limits: _Limits, now: datetime) -> bool:
     """Delete a right PIN's failure row and recount the store (its guard row locked); False if an unlock took it."""
-    if not StorePinFailure.objects.filter(pk=reservation.failure_id).delete()[0]:
+    if not row_delete(StorePinFailure, reservation.failure_id):
         return False
     remaining = guard.failed_attempts - 1  # the guard's count as of its last write, this attempt included
     guard.failed_attempts = _failures_in_window(store=guard.store_id, limits=limits, now=now) if remaining > 0 else 0
     if guard.failed_attempts < limits.max_attempts:
         guard.locked_until = None  # the window was full only because this attempt was in flight
-    guard.save(update_fields=["failed_attempts", "locked_until"])
+    row_update(guard, ("failed_attempts", "locked_until"))
     return True
 
 
@@ -469,8 +525,9 @@ def _failed(*, reservation: _Reservation, limits: _Limits) -> _Attempt:
     )
 
 
-def _limits(store: Store) -> _Limits:
-    merchant_settings = merchant_settings_get(merchant=store.merchant)
+def _limits(store: Store, merchant_settings=None) -> _Limits:
+    if merchant_settings is None:
+        merchant_settings = merchant_settings_get(merchant=store.merchant)
     return _Limits(
         max_attempts=merchant_settings.effective_pin_max_failed_attempts,
         window=timedelta(minutes=merchant_settings.effective_pin_lockout_minutes),
@@ -478,9 +535,17 @@ def _limits(store: Store) -> _Limits:
 
 
 def pin_verify(
-    *, store: Store, pin: str | None, staff_pin_id: int | None = None, now: datetime | None = None
+    *,
+    store: Store,
+    pin: str | None,
+    staff_pin_id: int | None = None,
+    now: datetime | None = None,
+    merchant_settings=None,
 ) -> StaffPin:
     """The active StaffPin of ``store`` matching ``pin``, or a domain error.
+
+    ``merchant_settings``: the store's merchant's settings when the caller has read them already (their
+    PIN lockout fields are what counts here); else they are read.
 
     Must run outside any transaction (the domain services call it before
     they open theirs): its counts must be committed whatever the operation
@@ -491,7 +556,7 @@ def pin_verify(
     now = now or timezone.now()
     if not (pin.isascii() and pin.isdigit() and PIN_MIN_LENGTH <= len(pin) <= PIN_MAX_LENGTH):
         pin = "x"  # never matches, still counted and still costs one bcrypt check
-    limits = _limits(store)
+    limits = _limits(store, merchant_settings)
     digests = _lookup_digests(store, pin)
     attempt = _attempt_reserve(store=store, digests=digests, staff_pin_id=staff_pin_id, limits=limits, now=now)
     if isinstance(attempt, _Reservation):
