@@ -96,10 +96,11 @@ from loyalty.selectors.campaigns import campaign_cards
 from loyalty.services.audit import audit_record, changes_between
 from loyalty.services.wallet import (
     campaign_apple_deliver,
-    card_change_announce,
     campaign_google_class_deliver,
     campaign_google_object_deliver,
     campaign_wallet_cards,
+    card_change_announce,
+    card_google_message_reachable,
 )
 
 logger = logging.getLogger(__name__)
@@ -468,7 +469,7 @@ def card_message_deliver(*, card: LoyaltyCard, message, channels, connection=Non
 
 
 def _google_card_message(card: LoyaltyCard, message) -> str:
-    if card.pk not in campaign_wallet_cards(card_ids=[card.pk])["google"]:
+    if not card_google_message_reachable(card_id=card.pk):
         return "no_pass"
     outcome = campaign_google_object_deliver(card_id=card.pk, check_first=False, **_google_message(message))
     return outcome.status if outcome.status != DeliveryStatus.SENT else "sent"

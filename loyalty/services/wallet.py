@@ -62,6 +62,13 @@ def campaign_wallet_cards(*, card_ids: list[int]) -> dict[str, list[int]]:
     return wallet_cards(card_ids=card_ids)
 
 
+def card_google_message_reachable(*, card_id: int) -> bool:
+    """Whether a Google Wallet message can reach this card (Google Wallet on, the card saved to it): one read."""
+    from wallet.google.messages import google_message_cards
+
+    return bool(google_message_cards(card_ids=[card_id]))
+
+
 def campaign_apple_deliver(*, card_id: int):
     """The card's Apple pass shows the news now and its devices are told; a ``WalletDelivery``."""
     from wallet.campaigns import apple_campaign_deliver
