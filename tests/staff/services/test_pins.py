@@ -566,3 +566,27 @@ def test_a_named_right_pin_leaves_its_count_as_it_was(store, merchant):
     anna.refresh_from_db()
     assert (anna.failed_attempts, anna.locked_until, anna.last_used_at) == (1, None, NOW)
     assert StorePinGuard.objects.get(store=store).failed_attempts == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_pin_bookkeeping_commits_without_waiting_for_the_disk_and_nothing_else_does(store):
+    """Steps 1 and 3 of a check set synchronous_commit off for their own transaction, with the guard's lock."""
+    from django.db import connection, transaction
+
+    from staff.services.pins import _guard_locked
+
+    def synchronous_commit():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    factories.make_pin(store, "2580")
+    pin_verify(store=store, pin="2580")  # the store's guard row exists from now on
+    with transaction.atomic():
+        _guard_locked(store)
+        assert synchronous_commit() == "off"
+    assert synchronous_commit() == "on"  # local to that transaction: the next one (the operation's) waits
+    with transaction.atomic():
+        StorePinGuard.objects.filter(store=store).update(failed_attempts=0)
+        assert synchronous_commit() == "on"
