@@ -90,17 +90,24 @@ def test_errors_are_djangos_and_roll_back_as_djangos_do():
         assert prepared_fetch_one("SELECT 1 WHERE 1 = %s", [1]) == (1,)  # the savepoint was rolled back
 
 
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_read_outside_a_transaction_is_the_health_check_and_survives_a_dead_connection(monkeypatch):
+@pytest.fixture
+def dropped_connection(monkeypatch):
+    """A merchant read once on a connection the server then drops (as a restart would); health checks on."""
     merchant = Merchant.objects.create(name="A", slug="a")
     assert prepared_fetch_one(MERCHANT_NAME, [merchant.pk]) == ("A",)
     monkeypatch.setattr(connection, "health_check_enabled", True)
     backend_pid = connection.connection.info.backend_pid
-    with psycopg.connect(_dsn(), autocommit=True) as other:  # the server drops our connection (a restart)
+    with psycopg.connect(_dsn(), autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+    return merchant, backend_pid
 
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_read_outside_a_transaction_is_the_health_check_and_survives_a_dead_connection(
+    dropped_connection, monkeypatch
+):
+    merchant, backend_pid = dropped_connection
     connection.health_check_done = False  # a new request
     checks = []
     monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: checks.append(1) or False)
@@ -116,13 +123,9 @@ def test_a_read_outside_a_transaction_is_the_health_check_and_survives_a_dead_co
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_write_on_a_dead_connection_is_not_run_again(monkeypatch):
-    merchant = Merchant.objects.create(name="A", slug="a")
-    assert prepared_fetch_one(MERCHANT_NAME, [merchant.pk]) == ("A",)
-    monkeypatch.setattr(connection, "health_check_enabled", True)
+def test_a_write_on_a_dead_connection_is_not_run_again(dropped_connection, monkeypatch):
+    merchant, _backend_pid = dropped_connection
     monkeypatch.setattr(connection, "health_check_done", True)  # checked already in this request
-    with psycopg.connect(_dsn(), autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
 
     with pytest.raises(DatabaseError):
         prepared_execute("UPDATE loyalty_merchant SET name = %s WHERE id = %s", ["B", merchant.pk])
