@@ -93,9 +93,14 @@ def _update_statement(model, names: tuple[str, ...], vendor: str) -> str:
 def row_update(instance, names: tuple[str, ...]) -> None:
     """``instance.save(update_fields=names)`` as one hand-written ``UPDATE`` (``auto_now`` fields stamped too)."""
     db = database()
-    fields = [instance._meta.get_field(name) for name in names]
-    values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in fields]
+    values = _save_values(instance, names, db, add=False)
     prepared_execute(_update_statement(type(instance), names, db.vendor), [*values, instance.pk], connection=db)
+
+
+def _save_values(instance, names: tuple[str, ...], db, *, add: bool) -> list:
+    """The values of the fields ``names`` as ``save()`` would write them (``auto_now`` stamped)."""
+    fields = [instance._meta.get_field(name) for name in names]
+    return [field.get_db_prep_save(field.pre_save(instance, add), db) for field in fields]
 
 
 @cache
@@ -110,8 +115,7 @@ def _insert_statement(model, names: tuple[str, ...], vendor: str, returning: boo
 def row_insert(instance, names: tuple[str, ...]) -> None:
     """``instance.save()`` of a new row as one hand-written ``INSERT`` of the fields ``names``; sets its pk."""
     db = database()
-    fields = [instance._meta.get_field(name) for name in names]
-    values = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    values = _save_values(instance, names, db, add=True)
     returning = db.features.can_return_columns_from_insert
     statement = _insert_statement(type(instance), names, db.vendor, returning)
     if returning:

@@ -114,10 +114,7 @@ def _run(sql, params, connection, binary, result, *, read: bool):
     connection.validate_thread_sharing()
     connection.validate_no_broken_transaction()
     try:
-        with connection.wrap_database_errors:
-            cursor = _kept_cursor(connection)
-            cursor.execute(sql, params, prepare=True, binary=binary)
-            return result(cursor)
+        return _execute_kept(connection, sql, params, binary, result)
     except (OperationalError, InterfaceError):
         if not is_first_read or connection.is_usable():
             raise
@@ -125,20 +122,21 @@ def _run(sql, params, connection, binary, result, *, read: bool):
     # found. Open a new one and read again, as the check would have let this read run on a new connection.
     connection.close()
     connection.ensure_connection()
+    return _execute_kept(connection, sql, params, binary, result)
+
+
+def _execute_kept(connection, sql, params, binary, result):
     with connection.wrap_database_errors:
         cursor = _kept_cursor(connection)
-        cursor.execute(sql, params, prepare=True, binary=binary)
+        cursor.execute(sql, params, binary=binary)
         return result(cursor)
 
 
 def _kept_cursor(connection):
     """One prepared-statement cursor per open connection (a new connection gets a new one)."""
-    raw = connection.connection
     kept = getattr(connection, "_loyalty_prepared_cursor", None)
-    if kept is None or kept.connection is not raw or kept.closed:
-        if raw.prepare_threshold is None:
-            raw.prepare_threshold = NEVER_AUTOMATICALLY
-        kept = connection._loyalty_prepared_cursor = _prepared_cursor_class()(raw)
+    if kept is None or kept.connection is not connection.connection or kept.closed:
+        kept = connection._loyalty_prepared_cursor = _prepared_cursor(connection.connection)
     return kept
 
 
@@ -146,12 +144,17 @@ def _wrapped_cursor(connection):
     """A prepared-statement cursor wrapped as Django wraps its own: logged, counted, Django's errors."""
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:
-        connection.connection.prepare_threshold = NEVER_AUTOMATICALLY
-    raw = _prepared_cursor_class()(connection.connection)
+    raw = _prepared_cursor(connection.connection)
     if connection.queries_logged:
         return _InlinedDebugWrapper(raw, connection)
     return connection.make_cursor(raw)
+
+
+def _prepared_cursor(raw_connection):
+    """A psycopg cursor of ``raw_connection`` whose statements are prepared."""
+    if raw_connection.prepare_threshold is None:
+        raw_connection.prepare_threshold = NEVER_AUTOMATICALLY
+    return _prepared_cursor_class()(raw_connection)
 
 
 class _InlinedDebugWrapper(CursorDebugWrapper):
@@ -164,18 +167,13 @@ class _InlinedDebugWrapper(CursorDebugWrapper):
         return super().debug_sql(sql, params, use_last_executed_query, many)
 
 
-_PREPARED_CURSOR_CLASS = None
-
-
+@cache
 def _prepared_cursor_class():
-    global _PREPARED_CURSOR_CLASS
-    if _PREPARED_CURSOR_CLASS is None:
-        import psycopg  # only on PostgreSQL
+    import psycopg  # only on PostgreSQL
 
-        class PreparedCursor(psycopg.Cursor):
-            def execute(self, query, params=None, **options):
-                options.setdefault("prepare", True)
-                return super().execute(query, params, **options)
+    class PreparedCursor(psycopg.Cursor):
+        def execute(self, query, params=None, **options):
+            options.setdefault("prepare", True)
+            return super().execute(query, params, **options)
 
-        _PREPARED_CURSOR_CLASS = PreparedCursor
-    return _PREPARED_CURSOR_CLASS
+    return PreparedCursor

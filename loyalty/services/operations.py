@@ -20,8 +20,8 @@ def program_of_merchant_sql(*, merchant) -> Program | None:
     (``loyalty.services.automatic_messages.reward_ready_note``): whether the merchant has it on
     (``reward_ready_message_enabled``) and the cheapest active reward's points
     (``cheapest_reward_points``), read in this same statement so the till pays no query for them; and the
-    merchant's PIN lockout settings (``pin_limits``, an unsaved ``MerchantSettings`` of those two fields: empty
-    ones mean the defaults, as on a saved row), which a PIN check would otherwise read itself.
+    merchant's PIN lockout settings (``pin_merchant_settings``, an unsaved ``MerchantSettings`` of those two
+    fields: empty ones mean the defaults, as on a saved row), which a PIN check would otherwise read itself.
     """
     db = database()
     row = prepared_fetch_one(_program_statement(db.vendor), [merchant.pk], connection=db, binary=True)
@@ -31,8 +31,10 @@ def program_of_merchant_sql(*, merchant) -> Program | None:
     program = row_instance(Program, _PROGRAM_COLUMNS, columns)
     program.reward_ready_message_enabled = bool(reward_ready_message_enabled)
     program.cheapest_reward_points = cheapest_reward_points
-    program.pin_limits = MerchantSettings(
-        merchant_id=merchant.pk, pin_max_failed_attempts=pin_max_failed_attempts, pin_lockout_minutes=pin_lockout_minutes
+    program.pin_merchant_settings = MerchantSettings(
+        merchant_id=merchant.pk,
+        pin_max_failed_attempts=pin_max_failed_attempts,
+        pin_lockout_minutes=pin_lockout_minutes,
     )
     return program
 
@@ -81,5 +83,5 @@ def staff_pin_for_operation(
         pin=staff_pin,
         staff_pin_id=staff_pin_id,
         now=now,
-        merchant_settings=getattr(program, "pin_limits", None),
+        merchant_settings=getattr(program, "pin_merchant_settings", None),
     )

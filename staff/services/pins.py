@@ -29,13 +29,13 @@ the store's guard row would stay locked):
 2. bcrypt, outside any transaction;
 3. a wrong PIN leaves its row; a right one deletes it in a second short
    transaction (re-checking the row it matched), so a success costs no
-   attempt.
+   attempt. While the last attempt left is being checked, the store answers
+   ``STAFF_PIN_LOCKED``; if that PIN is right, the lock it caused is lifted.
 
 On PostgreSQL the commits of steps 1 and 3 do not wait for the disk
 (``synchronous_commit`` off for those two transactions only): other
 sessions see them at once as usual, and only a crash of the database server
-could forget the attempts of its last fraction of a second. While the last attempt left is being checked, the store answers
-   ``STAFF_PIN_LOCKED``; if that PIN is right, the lock it caused is lifted.
+could forget the attempts of its last fraction of a second.
 """
 
 import functools
@@ -384,12 +384,9 @@ def _candidates_statement(count: int, vendor: str) -> str:
 
 def _pin_use_sql(candidate: StaffPin, *, now: datetime, lookup_digest: str) -> bool:
     """The candidate's use recorded, if its row is as checked (same hash, active) and no lock has come on it."""
-    return bool(
-        prepared_execute(
-            _pin_use_statement(connection.vendor),
-            [datetime_parameter(now), lookup_digest, candidate.pk, candidate.pin_hash, datetime_parameter(now)],
-        )
-    )
+    at = datetime_parameter(now)
+    statement = _pin_use_statement(connection.vendor)
+    return bool(prepared_execute(statement, [at, lookup_digest, candidate.pk, candidate.pin_hash, at]))
 
 
 @functools.cache
