@@ -9,12 +9,14 @@ connection); requests in the warm-up are not counted. The plan::
      "clients": [{"method": "POST", "path": "/api/...", "headers": {...},
                   "bodies": [{...}, ...],          # cycled, one per request
                   "unique": "order_reference",     # optional: a fresh value per request
-                  "max_requests": 0}]}             # optional: stop after n (0 = until duration)
+                  "max_requests": 0}],             # optional: stop after n (0 = until duration)
+     "latencies": false}                           # optional: also return every counted latency
 
 Result: counts by HTTP status and by error code, latency percentiles of the
-counted requests, throughput (2xx per second of the measured window), and
-``answered``: every request the server answered, warm-up included (what the
-server's CPU time over the whole run is divided by).
+counted requests (and, if asked, the latencies themselves: ``latencies_ms``),
+throughput (2xx per second of the measured window), and ``answered``: every
+request the server answered, warm-up included (what the server's CPU time
+over the whole run is divided by).
 """
 
 import http.client
@@ -110,7 +112,7 @@ def run(plan: dict) -> dict:
     ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
     limited = any(spec.get("max_requests") for spec in plan["clients"])
     window = (finished - start_at) if limited else plan["duration"]
-    return {
+    result = {
         "requests": len(latencies),
         "answered": sum(client.answered for client in clients),
         "ok": ok,
@@ -123,6 +125,9 @@ def run(plan: dict) -> dict:
         "transport_errors": dict(sum((client.transport_errors for client in clients), Counter())),
         "samples": [sample for client in clients for sample in client.samples][:2],
     }
+    if plan.get("latencies"):
+        result["latencies_ms"] = latencies
+    return result
 
 
 if __name__ == "__main__":

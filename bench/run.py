@@ -32,7 +32,10 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="a smoke run: short phases, a data set of 1/10 size")
     parser.add_argument("--skip-scale", action="store_true", help="leave out sections 5 and the export (no data set)")
     parser.add_argument("--reuse", action="store_true", help="keep the bench database and its data set")
-    parser.add_argument("--only", choices=["till"], help="run only this section (while working on it)")
+    parser.add_argument(
+        "--only", choices=["till", "pin", "passes"],
+        help="run only this section (while working on it): till throughput, PIN cost, or passes and peers",
+    )
     return parser.parse_args(argv)
 
 
@@ -66,16 +69,18 @@ def main(argv=None) -> int:
     with Gunicorn(port=args.port, log_path=RESULTS / "gunicorn.log") as server:
         print(f"bench: till load, {args.duration:.0f} s per phase", file=sys.stderr)
         timing = {"duration": args.duration, "warmup": 0.5 if args.quick else 2.0}
-        figures += till.throughput(server, main_till, clients=args.clients, **timing)
+        if args.only in (None, "till"):
+            figures += till.throughput(server, main_till, clients=args.clients, **timing)
         worker_peak = server.peak_rss_mb()
-        if args.only != "till":
+        if args.only in (None, "pin"):
             figures += till.pin_cost(server.url, pin_one, pin_fifty, main_till, **timing)
+        if args.only is None:
             figures += till.hot_card(server.url, hot, clients=args.clients, per_client=40, daily_limit=150)
     figures.append(Figure(
         "Memory", "gunicorn worker peak RSS during the till load", worker_peak, "MB",
         detail=f"VmHWM of the busiest of {server.workers} workers",
     ))
-    if args.only != "till":
+    if args.only in (None, "passes"):
         print("bench: pass generation", file=sys.stderr)
         from loyalty.models import LoyaltyCard
 

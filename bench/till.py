@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import bcrypt
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from bench.load import percentile
 from bench.report import Figure
 from loyalty.domain.actors import Actor, Channel
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Program, Store, TransactionType
@@ -71,8 +73,8 @@ def till_create(name: str, *, cards: int, pins: int = 0, max_daily_stamps: int =
     return Till(store=store, program=program, token=token, card_ids=card_ids, pins=pin_values)
 
 
-def load(url: str, clients: list[dict], *, duration: float, warmup: float = 2.0) -> dict:
-    plan = {"url": url, "duration": duration, "warmup": warmup, "clients": clients}
+def load(url: str, clients: list[dict], *, duration: float, warmup: float = 2.0, latencies: bool = False) -> dict:
+    plan = {"url": url, "duration": duration, "warmup": warmup, "clients": clients, "latencies": latencies}
     finished = subprocess.run(
         [sys.executable, "-m", "bench.load"], input=json.dumps(plan), capture_output=True, text=True, check=True,
         timeout=duration + warmup + 120,  # bounded even if the server hangs
@@ -161,15 +163,66 @@ def throughput(server, till: Till, *, clients: int, duration: float, warmup: flo
     return figures
 
 
-def bcrypt_check_ms(*, repeat: int = 20) -> float:
-    """One bare ``bcrypt.checkpw`` at the configured cost, median of ``repeat``, in ms."""
+def bcrypt_check_timings(*, repeat: int) -> list[float]:
+    """``repeat`` bare ``bcrypt.checkpw`` at the configured cost, each in ms."""
     hashed = bcrypt.hashpw(b"40000000", bcrypt.gensalt(rounds=settings.LOYALTY_PIN_BCRYPT_ROUNDS))
     timings = []
     for _ in range(repeat):
         began = time.perf_counter()
         bcrypt.checkpw(b"40000000", hashed)
         timings.append((time.perf_counter() - began) * 1000)
-    return sorted(timings)[len(timings) // 2]
+    return timings
+
+
+PIN_ROUNDS = 4  # each PIN-cost phase is measured in this many slices, the phases taking turns
+SLICE_WARMUP = 0.3  # seconds not counted at the start of a later slice (a fresh load process)
+
+
+def interleaved(url: str, phases: dict[str, list[dict]], *, duration: float, warmup: float) -> dict[str, dict]:
+    """Each phase run for ``duration`` in PIN_ROUNDS slices, the phases taking turns, and its slices merged.
+
+    On a shared host the pace swings by a third from one minute to the next: phases run one after the
+    other could compare a fast minute with a slow one. Taking turns, they share every minute.
+    Returns, per phase, what ``load`` returns (percentiles of the merged latencies), and under
+    ``"bcrypt_ms"`` the bcrypt checks timed before each round and after the last.
+    """
+    merged = {name: [] for name in phases}
+    checks = []
+    for round_number in range(PIN_ROUNDS):
+        checks += bcrypt_check_timings(repeat=5)
+        for name, clients in phases.items():
+            merged[name].append(load(
+                url, clients, duration=duration / PIN_ROUNDS, warmup=warmup if round_number == 0 else SLICE_WARMUP,
+                latencies=True,
+            ))
+    checks += bcrypt_check_timings(repeat=5)
+    results = {name: _merge(slices) for name, slices in merged.items()}
+    results["bcrypt_ms"] = statistics.median(checks)
+    return results
+
+
+def _merge(slices: list[dict]) -> dict:
+    latencies = [value for result in slices for value in result.pop("latencies_ms")]
+    window = sum(result["window_seconds"] for result in slices)
+    ok = sum(result["ok"] for result in slices)
+
+    def added(key: str) -> dict:
+        return dict(sum((Counter(result[key]) for result in slices), Counter()))
+
+    return {
+        "requests": len(latencies),
+        "answered": sum(result["answered"] for result in slices),
+        "ok": ok,
+        "per_second": ok / window if window else 0.0,
+        "window_seconds": window,
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
+        "statuses": added("statuses"),
+        "error_codes": added("error_codes"),
+        "transport_errors": added("transport_errors"),
+        "samples": slices[0]["samples"],
+        "slices": len(slices),
+    }
 
 
 def pin_cost(url: str, one: Till, fifty: Till, plain: Till, *, duration: float, warmup: float) -> list[Figure]:
@@ -177,19 +230,17 @@ def pin_cost(url: str, one: Till, fifty: Till, plain: Till, *, duration: float, 
 
     The same stamp without a PIN (``plain``'s program requires none), also by one client, shows
     what the PIN itself adds: that difference is what "one bcrypt check" should account for.
-    The bcrypt check is timed just before and just after each PIN phase (the median of those), so
-    the limit and the figure share the machine's pace of that minute: on a shared host it
-    swings by a third from one minute to the next.
+    The three phases take turns in slices, with the bcrypt check timed between the rounds
+    (``interleaved``), so figures and limit share the machine's pace of every minute.
     """
-    results, checks = {}, []
-    for label, till in (("1 PIN", one), ("50 PINs", fifty)):
-        checks.append(bcrypt_check_ms())
-        results[label] = load(
-            url, till_clients(till, STAMP, count=1, body={"staff_pin": till.pins[-1]}), duration=duration, warmup=warmup
-        )
-        checks.append(bcrypt_check_ms())
-    without = load(url, till_clients(plain, STAMP, count=1), duration=duration, warmup=warmup)
-    check_ms = statistics.median(checks)
+    phases = {
+        label: till_clients(till, STAMP, count=1, body={"staff_pin": till.pins[-1]})
+        for label, till in (("1 PIN", one), ("50 PINs", fifty))
+    }
+    results = interleaved(
+        url, {**phases, "no PIN": till_clients(plain, STAMP, count=1)}, duration=duration, warmup=warmup
+    )
+    without, check_ms = results.pop("no PIN"), results.pop("bcrypt_ms")
     section = "PIN cost"
     figures = []
     for label, result in results.items():
