@@ -1,5 +1,6 @@
 """The .pkpass: contents, images, localizations and a signature that real openssl accepts."""
 
+import datetime
 import hashlib
 import io
 import json
@@ -11,6 +12,8 @@ import time
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
 from django.core.files.base import ContentFile
 from PIL import Image
@@ -321,6 +324,92 @@ def test_signature_has_signing_time_and_the_wwdr_intermediate(apple_settings, db
     signer = signing._load_certificate(str(dev_certificates.signer_cert))
     assert wwdr in certificates
     assert signer in certificates
+
+
+def _material():
+    return signing.signing_material(apple_config())
+
+
+def _signing_time(signature: bytes, template) -> datetime.datetime:
+    at = len(template.head) + template.time_at
+    return datetime.datetime.strptime(signature[at : at + 13].decode(), "%y%m%d%H%M%SZ").replace(tzinfo=datetime.UTC)
+
+
+def test_a_signature_from_the_template_is_the_builders_own_bytes(apple_settings, db):
+    material = _material()
+    assert material.template is not None  # an RSA key: every pass is signed from the template
+    manifest = json.dumps({"pass.json": "0" * 40, "icon.png": "1" * 40}).encode()
+
+    made_by_the_builder = signing.builder_sign(manifest, material)
+    # RSA PKCS#1 v1.5 is deterministic: the same manifest at the builder's second gives the same bytes.
+    from_the_template = signing.template_sign(
+        material, manifest, _signing_time(made_by_the_builder, material.template)
+    )
+
+    assert from_the_template == made_by_the_builder
+    other = signing.template_sign(material, manifest + b" ", _signing_time(made_by_the_builder, material.template))
+    assert other != made_by_the_builder  # the digest, and so the RSA signature, follow the manifest
+
+
+@needs_openssl
+def test_a_signature_from_the_template_verifies_and_carries_its_own_time(
+    apple_settings, db, tmp_path, dev_certificates
+):
+    material = _material()
+    manifest = b'{"pass.json":"da39a3ee5e6b4b0d3255bfef95601890afd80709"}'
+    when = datetime.datetime(2031, 7, 4, 12, 30, 5, tzinfo=datetime.UTC)
+    (tmp_path / "manifest.json").write_bytes(manifest)
+    (tmp_path / "signature").write_bytes(signing.template_sign(material, manifest, when))
+
+    result = _openssl_verify(tmp_path, dev_certificates.ca_cert)
+    assert result.returncode == 0, result.stderr
+    printed = subprocess.run(
+        [OPENSSL, "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(tmp_path / "signature")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "UTCTIME:Jul  4 12:30:05 2031 GMT" in printed
+
+
+def test_a_key_that_is_not_rsa_is_signed_by_the_builder(apple_settings, db):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "EC signer")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    material = signing.SigningMaterial(certificate=certificate, private_key=key, wwdr_certificate=certificate)
+
+    assert signing.signature_template(material) is None  # an ECDSA signature's size varies
+
+
+@pytest.fixture
+def signing_files_read_again(monkeypatch):
+    """The certificates and key read again at the next pass, and after the test."""
+    monkeypatch.setattr(signing, "_checked", {})
+    signing._signing_material.cache_clear()
+    yield
+    signing._signing_material.cache_clear()
+
+
+@needs_openssl
+def test_a_builder_output_that_cannot_be_cut_leaves_every_signature_to_the_builder(
+    apple_settings, db, tmp_path, dev_certificates, monkeypatch, caplog, signing_files_read_again
+):
+    def refuse(material):
+        raise ValueError("not the expected structure")
+
+    monkeypatch.setattr(signing, "signature_template", refuse)
+    card, _ = _card("stamps")
+
+    _, files = _build(card)
+
+    assert _material().template is None
+    assert "apple.signature_template_unavailable" in caplog.text
+    for name in ("signature", "manifest.json"):
+        (tmp_path / name).write_bytes(files[name])
+    assert _openssl_verify(tmp_path, dev_certificates.ca_cert).returncode == 0
 
 
 def test_certificates_and_key_are_loaded_once_per_process(apple_settings, db, monkeypatch):
