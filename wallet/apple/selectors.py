@@ -71,10 +71,10 @@ SELECT p.id, p.card_id, c.program_id, p.serial_number, p.authentication_token, p
        pr.updated_at, pr.name, pr.loyalty_type, pr.stamps_target, pr.stamps_reward_description, pr.points_per_euro,
        pr.minimum_purchase_cents, pr.terms_text, pr.privacy_url, pr.background_color, pr.text_color, pr.logo,
        m.id, m.updated_at, m.name,
-       (SELECT COUNT(*) FROM {reward} r WHERE r.program_id = c.program_id),
-       (SELECT MAX(r.updated_at) FROM {reward} r WHERE r.program_id = c.program_id),
-       (SELECT COUNT(*) FROM {store} s WHERE s.merchant_id = c.merchant_id),
-       (SELECT MAX(s.updated_at) FROM {store} s WHERE s.merchant_id = c.merchant_id),
+       (SELECT COUNT(*) || ' ' || COALESCE(CAST(MAX(r.updated_at) AS TEXT), '')
+         FROM {reward} r WHERE r.program_id = c.program_id),
+       (SELECT COUNT(*) || ' ' || COALESCE(CAST(MAX(s.updated_at) AS TEXT), '')
+         FROM {store} s WHERE s.merchant_id = c.merchant_id),
        (SELECT k.id FROM {campaign} k JOIN {delivery} d ON d.campaign_id = k.id
          WHERE k.merchant_id = c.merchant_id AND d.card_id = c.id AND k.status IN (%s, %s)
          ORDER BY k.started_at DESC, k.id DESC LIMIT 1),
@@ -122,7 +122,7 @@ def _source_from_row(row, *, naive_times: bool = False) -> PassSource:
 
 def pass_source_read_sql(*, serial_number: str | None = None, apple_pass_id: int | None = None) -> PassSource | None:
     column, value = ("serial_number", serial_number) if apple_pass_id is None else ("id", apple_pass_id)
-    # Prepared: planning its 5 joins and 6 sub-plans costs more than running them (loyalty_site/db.py).
+    # Prepared: planning its 5 joins and 4 sub-plans costs more than running them (loyalty_site/db.py).
     connection = connections[DEFAULT_DB_ALIAS]
     row = prepared_fetch_one(
         _source_sql(column),
@@ -153,8 +153,7 @@ def pass_source_read_orm(*, serial_number: str | None = None, apple_pass_id: int
         program.stamps_reward_description, program.points_per_euro, program.minimum_purchase_cents,
         program.terms_text, program.privacy_url, program.background_color, program.text_color, program.logo.name,
         merchant.pk, merchant.updated_at, merchant.name,
-        apple_pass.pass_rewards_count, apple_pass.pass_rewards_updated,
-        apple_pass.pass_stores_count, apple_pass.pass_stores_updated, apple_pass.pass_news_id,
+        apple_pass.pass_rewards_version, apple_pass.pass_stores_version, apple_pass.pass_news_id,
         apple_pass.pass_news_automatic_id,
     ), naive_times=connections[DEFAULT_DB_ALIAS].vendor != "postgresql")  # fmt: skip
 

@@ -27,6 +27,7 @@ from tests.wallet.apple.conftest import SITE_URL, unzip
 from wallet.apple import builder, localization, signing
 from wallet.apple.builder import pass_package_build
 from wallet.apple.config import apple_config
+from wallet.apple.selectors import pass_source_read_orm, pass_source_read_sql
 from wallet.apple.services import apple_pass_get_or_create
 
 OPENSSL = shutil.which("openssl")
@@ -558,6 +559,27 @@ def test_the_stores_text_follows_every_store_change(apple_settings, db):
     store_update(actor=owner, store_id=added.pk, is_active=False)
     _, third = _build(card)
     assert _back(third)["stores"]["value"] == "Centre, 1 Grand-Rue Luxembourg"
+
+
+def test_the_hand_written_read_and_its_orm_twin_give_the_same_source(apple_settings, db):
+    """Equal sources, version texts included: either reader finds the other's designs in the cache."""
+    card, program = _card("points", points=30)
+    apple_pass = apple_pass_get_or_create(card=card)
+    owner = _owner(program)
+
+    def both():
+        return [read(apple_pass_id=apple_pass.pk) for read in (pass_source_read_sql, pass_source_read_orm)]
+
+    sql, orm = both()
+    assert sql == orm
+    assert sql.design_key[-2:] == ("0 ", sql.design_key[-1])  # no reward yet; one store
+    assert sql.design_key[-1].startswith("1 2")  # its number, then its latest change
+
+    reward_create(actor=owner, name="Croissant", points_required=100)
+    store_create(actor=owner, code="gare-store", name="Gare", address="2 Avenue de la Gare")
+    sql, orm = both()
+    assert sql == orm
+    assert sql.design_key[-2].startswith("1 ") and sql.design_key[-1].startswith("2 ")
 
 
 def test_a_new_merchant_name_is_on_the_next_pass(apple_settings, db):
