@@ -113,6 +113,19 @@ def test_pass_json_has_every_required_key(apple_settings, db, loyalty_type):
     assert "voided" not in pass_json
 
 
+def test_pass_json_and_manifest_are_the_standard_librarys_compact_json(apple_settings, db):
+    terms = 'Valable au « Café » d\'en face\n– 1 par jour, pas le 25/12 😀 \u2028 \\ "tab\t" \x7f'
+    card, _ = _card("hybrid", stamps=3, points=40, terms_text=terms)
+
+    _, files = _build(card)
+
+    pass_json = json.loads(files["pass.json"])
+    assert _back(files)["terms"]["value"] == terms
+    assert files["pass.json"] == json.dumps(pass_json, ensure_ascii=False, separators=(",", ":")).encode()
+    manifest = json.loads(files["manifest.json"])
+    assert files["manifest.json"] == json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode()
+
+
 def test_stamp_card_shows_stamps_with_a_change_message(apple_settings, db):
     card, _ = _card("stamps", stamps=7)
 
