@@ -120,16 +120,30 @@ def points_earn(
     now = now or timezone.now()
     program = program_for_operation(actor=actor, needs="points")
     pin = staff_pin_for_operation(actor=actor, program=program, staff_pin=staff_pin, staff_pin_id=staff_pin_id, now=now)
-    return points_earn_locked(
-        actor=actor,
-        card_ref=card_ref,
-        program=program,
-        purchase_amount_cents=purchase_amount_cents,
-        order_reference=order_reference,
-        pin=pin,
-        notes=notes,
-        now=now,
-    )
+    try:
+        return points_earn_locked(
+            actor=actor,
+            card_ref=card_ref,
+            program=program,
+            purchase_amount_cents=purchase_amount_cents,
+            order_reference=order_reference,
+            pin=pin,
+            notes=notes,
+            now=now,
+        )
+    except IntegrityError:
+        # The ledger's unique (merchant, order reference) caught an earn with the same reference that
+        # committed after ours looked (on another card: the card lock did not order them). The earn
+        # was rolled back whole, so no savepoint is paid on every earn (two round trips) for this
+        # rare race; it answers as the replay or the conflict it is.
+        if not order_reference:
+            raise
+        with transaction.atomic():
+            card = card_get_locked(merchant=actor.merchant, card_ref=card_ref)
+            original = _earning_for_reference(merchant=actor.merchant, order_reference=order_reference)
+            if original is None:
+                raise
+            return _replay(original=original, card=card, purchase_amount_cents=purchase_amount_cents)
 
 
 POINTS_EARN_FIELDS = ("points_balance", "total_points_earned", "last_points_at", "last_activity_at", "updated_at")
@@ -190,40 +204,30 @@ def _points_earn_on(
     if purchase_amount_cents < program.minimum_purchase_cents:
         raise BelowMinimumPurchase(details={"minimum_purchase_cents": program.minimum_purchase_cents})
     points = points_for_purchase(program=program, purchase_amount_cents=purchase_amount_cents)
-    try:
-        # A savepoint: a concurrent earn with the same reference on *another* card
-        # is caught by the unique constraint; we then answer as a replay/conflict.
-        with transaction.atomic():
-            card.points_balance += points
-            card.total_points_earned += points
-            card.last_points_at = card.last_activity_at = now
-            save()
-            tx = record(
-                card=card,
-                actor=actor,
-                type=TransactionType.POINTS_EARNED,
-                points_delta=points,
-                purchase_amount_cents=purchase_amount_cents,
-                order_reference=order_reference,
-                staff_pin=pin,
-                notes=notes,
-                now=now,
-            )
-            reward_ready_note(
-                card=card,
-                stamps_before=card.stamp_count,
-                points_before=card.points_balance - points,
-                ledger_row=tx,
-                program=program,
-            )
-    except IntegrityError:
-        if not order_reference:
-            raise
-        card.refresh_from_db()
-        original = _earning_for_reference(merchant=actor.merchant, order_reference=order_reference)
-        if original is None:
-            raise
-        return _replay(original=original, card=card, purchase_amount_cents=purchase_amount_cents)
+    # The ledger row's insert may meet a concurrent earn with the same reference: the IntegrityError
+    # leaves the transaction, and points_earn answers it.
+    card.points_balance += points
+    card.total_points_earned += points
+    card.last_points_at = card.last_activity_at = now
+    save()
+    tx = record(
+        card=card,
+        actor=actor,
+        type=TransactionType.POINTS_EARNED,
+        points_delta=points,
+        purchase_amount_cents=purchase_amount_cents,
+        order_reference=order_reference,
+        staff_pin=pin,
+        notes=notes,
+        now=now,
+    )
+    reward_ready_note(
+        card=card,
+        stamps_before=card.stamp_count,
+        points_before=card.points_balance - points,
+        ledger_row=tx,
+        program=program,
+    )
     return PointsEarned(transaction=tx, card=card, points_earned=points)
 
 

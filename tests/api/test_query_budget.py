@@ -3,7 +3,7 @@
 Counts are SQL statements as Django sees them, savepoints included (the test
 runs inside a transaction, so each ``atomic`` block is a savepoint pair).
 Measured on SQLite and PostgreSQL alike: lookup 2; stamp 20 once the store's
-PIN guard row exists (the very first PIN check creates it); earn 22. A
+PIN guard row exists (the very first PIN check creates it); earn 20. A
 budget that grows means a new query per request at every till, many times an
 hour: look before raising it. The PIN check is 12 of them: it counts the
 attempt in one short transaction before bcrypt and takes it back in another
@@ -30,7 +30,7 @@ LOOKUP_BUDGET = 2  # token (with membership and store); card (+program, customer
 # release; savepoint, locked guard, last used, failure row back, guard count, release), card lock, day's count,
 # update, ledger
 STAMP_BUDGET = 20
-EARN_BUDGET = 22  # + idempotency lookup and the savepoint around the write
+EARN_BUDGET = 20  # the order reference's lookup instead of the day's count
 KEY_COST = 5  # claim (savepoint, insert, release), executed mark, answer stored
 REPLAY_BUDGET = 6  # token, claim (savepoint, insert refused, rollback to and release), stored answer
 

@@ -143,6 +143,73 @@ def test_same_order_reference_on_another_card_is_a_conflict(actor, card, store):
     assert ledger_size() == ledger_before
 
 
+@pytest.fixture
+def reference_taken_after_the_look_up(monkeypatch):
+    """Once armed (call it), the next look-up of a reference finds nothing, as when an earn with it commits
+    just after: the ledger's unique constraint is then what catches it. Returns the references hidden."""
+    hidden, armed = [], []
+
+    def hidden_once(real):
+        def look_up(**kwargs):
+            if armed and not hidden:
+                hidden.append(kwargs["order_reference"])
+                return None
+            return real(**kwargs)
+
+        return look_up
+
+    for name in ("_earning_for_reference", "_earning_for_reference_sql"):
+        monkeypatch.setattr(points, name, hidden_once(getattr(points, name)))
+
+    def arm():
+        armed.append(True)
+        return hidden
+
+    return arm
+
+
+@pytest.mark.parametrize(
+    "in_a_transaction",
+    [pytest.param(True, id="inside-a-transaction"), pytest.param(False, marks=pytest.mark.django_db(transaction=True))],
+)
+def test_a_reference_another_card_took_after_the_look_up_is_a_conflict_and_changes_nothing(
+    actor, card, store, reference_taken_after_the_look_up, in_a_transaction
+):
+    second_card = factories.make_card(store)
+    earn(actor, card, 1250, "ORDER-21")
+    before, ledger_before = card_state(second_card), ledger_size()
+    hidden = reference_taken_after_the_look_up()
+
+    with pytest.raises(IdempotencyConflict) as error:
+        earn(actor, second_card, 1250, "ORDER-21")
+
+    assert hidden == ["ORDER-21"]  # the unique constraint decided
+    assert error.value.details == {"order_reference": "ORDER-21"}
+    assert card_state(second_card) == before
+    assert ledger_size() == ledger_before
+
+
+@pytest.mark.parametrize(
+    "in_a_transaction",
+    [pytest.param(True, id="inside-a-transaction"), pytest.param(False, marks=pytest.mark.django_db(transaction=True))],
+)
+def test_a_reference_the_same_card_took_after_the_look_up_is_a_replay(
+    actor, card, reference_taken_after_the_look_up, in_a_transaction
+):
+    first = earn(actor, card, 1250, "ORDER-22")
+    before, ledger_before = card_state(card), ledger_size()
+    hidden = reference_taken_after_the_look_up()
+
+    again = earn(actor, card, 1250, "ORDER-22")
+
+    assert hidden == ["ORDER-22"]
+    assert again.replayed is True
+    assert again.transaction.pk == first.transaction.pk
+    assert again.card.points_balance == first.card.points_balance
+    assert card_state(card) == before
+    assert ledger_size() == ledger_before
+
+
 def test_order_references_are_per_merchant(actor, card, other_store):
     other_program = factories.make_program(other_store.merchant, loyalty_type="points")
     other_card = factories.make_card(other_store)
