@@ -5,6 +5,7 @@ the scanner app's would be. Each scenario runs the load generator
 (bench/load.py) in its own process against the gunicorn server.
 """
 
+import functools
 import json
 import statistics
 import subprocess
@@ -102,14 +103,12 @@ def _unexpected(result: dict, allowed: tuple[str, ...] = ()) -> dict:
 
 
 def measured(server, clients: list[dict], **timing) -> dict:
-    """``load`` plus the server's CPU per answered request: the workers' CPU time over the phase, in ms.
-
-    Unlike throughput it holds when the load generator (or anything else) competes for the cores.
-    """
+    """``load`` (with its latencies) plus the workers' CPU time over it, in ms (``server_cpu_ms``): per
+    answered request, unlike throughput, it holds when the load generator (or anything else) competes
+    for the cores."""
     before = server.workers_cpu_seconds()
-    result = load(server.url, clients, **timing)
-    cpu_ms = (server.workers_cpu_seconds() - before) * 1000
-    result["server_cpu_ms_per_request"] = cpu_ms / result["answered"] if result["answered"] else 0.0
+    result = load(server.url, clients, latencies=True, **timing)
+    result["server_cpu_ms"] = (server.workers_cpu_seconds() - before) * 1000
     return result
 
 
@@ -122,7 +121,7 @@ def throughput(server, till: Till, *, clients: int, duration: float, warmup: flo
 
     8 clients, no PIN. Each pair is judged twice: by throughput (requests/s, as the issue states it) and by
     the server's CPU per request (floor's over the feature's), which the load generator's share of the
-    cores does not skew.
+    cores does not skew. The six phases take turns (``interleaved``), so a pair shares every minute.
     """
     timing = {"duration": duration, "warmup": warmup}
     earn_body = {"purchase_amount_cents": 1250}
@@ -134,7 +133,7 @@ def throughput(server, till: Till, *, clients: int, duration: float, warmup: flo
         "earn floor": till_clients(till, "/bench/floor/earn", count=clients, body=earn_body, unique="order_reference"),
         "earn": till_clients(till, EARN, count=clients, body=earn_body, unique="order_reference"),
     }
-    results = {name: measured(server, phase, **timing) for name, phase in phases.items()}
+    results = interleaved(functools.partial(measured, server), phases, **timing)
     section = "Till throughput"
     figures = []
     pairs = (
@@ -174,31 +173,30 @@ def bcrypt_check_timings(*, repeat: int) -> list[float]:
     return timings
 
 
-PIN_ROUNDS = 4  # each PIN-cost phase is measured in this many slices, the phases taking turns
+ROUNDS = 4  # phases compared with each other are measured in this many slices, taking turns
 SLICE_WARMUP = 0.3  # seconds not counted at the start of a later slice (a fresh load process)
 
 
-def interleaved(url: str, phases: dict[str, list[dict]], *, duration: float, warmup: float) -> dict[str, dict]:
-    """Each phase run for ``duration`` in PIN_ROUNDS slices, the phases taking turns, and its slices merged.
+def interleaved(run, phases: dict[str, list[dict]], *, duration: float, warmup: float, between=None) -> dict[str, dict]:
+    """Each phase run for ``duration`` in ROUNDS slices, the phases taking turns, and its slices merged.
 
     On a shared host the pace swings by a third from one minute to the next: phases run one after the
     other could compare a fast minute with a slow one. Taking turns, they share every minute.
-    Returns, per phase, what ``load`` returns (percentiles of the merged latencies), and under
-    ``"bcrypt_ms"`` the bcrypt checks timed before each round and after the last.
+    ``run(clients, duration=, warmup=)`` measures one slice (``load`` or ``measured``); ``between()``,
+    if given, runs before each round and after the last. Returns, per phase, what ``run`` returns, the
+    latencies' percentiles and the server's CPU per request taken over the merged slices.
     """
     merged = {name: [] for name in phases}
-    checks = []
-    for round_number in range(PIN_ROUNDS):
-        checks += bcrypt_check_timings(repeat=5)
+    for round_number in range(ROUNDS):
+        if between:
+            between()
         for name, clients in phases.items():
-            merged[name].append(load(
-                url, clients, duration=duration / PIN_ROUNDS, warmup=warmup if round_number == 0 else SLICE_WARMUP,
-                latencies=True,
+            merged[name].append(run(
+                clients, duration=duration / ROUNDS, warmup=warmup if round_number == 0 else SLICE_WARMUP
             ))
-    checks += bcrypt_check_timings(repeat=5)
-    results = {name: _merge(slices) for name, slices in merged.items()}
-    results["bcrypt_ms"] = statistics.median(checks)
-    return results
+    if between:
+        between()
+    return {name: _merge(slices) for name, slices in merged.items()}
 
 
 def _merge(slices: list[dict]) -> dict:
@@ -209,9 +207,13 @@ def _merge(slices: list[dict]) -> dict:
     def added(key: str) -> dict:
         return dict(sum((Counter(result[key]) for result in slices), Counter()))
 
+    answered = sum(result["answered"] for result in slices)
+    cpu_ms = sum(result.get("server_cpu_ms", 0.0) for result in slices)
     return {
         "requests": len(latencies),
-        "answered": sum(result["answered"] for result in slices),
+        "answered": answered,
+        "server_cpu_ms": cpu_ms,
+        "server_cpu_ms_per_request": cpu_ms / answered if answered else 0.0,
         "ok": ok,
         "per_second": ok / window if window else 0.0,
         "window_seconds": window,
@@ -237,10 +239,13 @@ def pin_cost(url: str, one: Till, fifty: Till, plain: Till, *, duration: float, 
         label: till_clients(till, STAMP, count=1, body={"staff_pin": till.pins[-1]})
         for label, till in (("1 PIN", one), ("50 PINs", fifty))
     }
+    checks = []
     results = interleaved(
-        url, {**phases, "no PIN": till_clients(plain, STAMP, count=1)}, duration=duration, warmup=warmup
+        functools.partial(load, url, latencies=True),
+        {**phases, "no PIN": till_clients(plain, STAMP, count=1)},
+        duration=duration, warmup=warmup, between=lambda: checks.extend(bcrypt_check_timings(repeat=5)),
     )
-    without, check_ms = results.pop("no PIN"), results.pop("bcrypt_ms")
+    without, check_ms = results.pop("no PIN"), statistics.median(checks)
     section = "PIN cost"
     figures = []
     for label, result in results.items():
