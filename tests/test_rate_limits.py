@@ -36,3 +36,24 @@ def test_counter_on_redis_never_outlives_its_timeout(settings):
         assert [(decision.count, decision.allowed) for decision in decisions] == [(1, True), (2, True), (3, False)]
     finally:
         redis_delete_prefixed(url, prefix)
+
+
+@pytest.mark.redis
+def test_counter_on_redis_gives_a_key_left_without_timeout_its_timeout(settings):
+    import redis
+
+    url, prefix = redis_url_for_tests(), redis_key_prefix()
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
+    }
+    server = redis.Redis.from_url(url)
+    stored = caches["default"].make_and_validate_key("throttle:test:mend")
+    try:
+        assert counter_increment("throttle:test:mend", timeout=60) == 1
+        server.persist(stored)  # a counter left without a timeout (by an older version, by hand)
+
+        assert counter_increment("throttle:test:mend", timeout=60) == 2
+
+        assert 0 < server.ttl(stored) <= 60
+    finally:
+        redis_delete_prefixed(url, prefix)
