@@ -3,11 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db.models.signals import post_init
 from django.forms.models import model_to_dict
 
 from loyalty.lock_objects import card_lock_sql
-from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, TransactionType
-from loyalty.raw_sql import row_update
+from loyalty.models import LoyaltyCard, LoyaltyTransaction, Program, Store, TransactionType
+from loyalty.raw_sql import row_instance, row_update
 from loyalty.services.ledger import ledger_record, ledger_record_sql
 from loyalty.services.operations import program_of_merchant_sql
 from tests import factories
@@ -60,3 +61,41 @@ def test_the_ledger_row_has_every_column_the_orm_writes(store, program, actor):
     assert {**sql_row, "id": None, "order_reference": None} == {**orm_row, "id": None, "order_reference": None}
     assert _fields(by_sql) == _fields(LoyaltyTransaction.objects.get(pk=by_sql.pk))
     assert by_sql.ip_address == actor.ip_address and by_sql.created_at == NOW
+
+
+STORE_COLUMNS = ("id", "merchant_id", "code", "name", "timezone")
+
+
+@pytest.mark.django_db
+def test_a_row_becomes_the_instance_from_db_makes(store):
+    values = (store.pk, store.merchant_id, store.code, store.name, store.timezone)
+    made = row_instance(Store, STORE_COLUMNS, values, is_active=True)
+    expected = Store.from_db("default", [*STORE_COLUMNS, "is_active"], [*values, True])
+
+    assert {name: getattr(made, name) for name in (*STORE_COLUMNS, "is_active")} == {
+        name: getattr(expected, name) for name in (*STORE_COLUMNS, "is_active")
+    }
+    assert made.get_deferred_fields() == expected.get_deferred_fields() == {"address", "created_at", "updated_at"}
+    assert (made._state.adding, made._state.db) == (False, "default")
+    assert made.address == Store.objects.get(pk=store.pk).address  # a deferred field loads on first access
+    assert made.merchant == store.merchant
+    made.name = "Renamed"
+    made.save(update_fields=["name"])
+    assert Store.objects.get(pk=store.pk).name == "Renamed"
+
+
+@pytest.mark.django_db
+def test_a_model_with_a_post_init_receiver_is_made_by_from_db_so_the_receiver_runs(store):
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    post_init.connect(receiver, sender=Store)
+    try:
+        made = row_instance(Store, STORE_COLUMNS, (store.pk, store.merchant_id, store.code, store.name, "UTC"))
+    finally:
+        post_init.disconnect(receiver, sender=Store)
+
+    assert seen == [store.pk]
+    assert made.timezone == "UTC" and not made._state.adding
