@@ -165,7 +165,9 @@ def _utc_time(second: int) -> bytes:
 
 # --- The template: the builder's DER, walked to the fields that differ -------------------------------------
 
-_SEQUENCE, _SET, _OCTET_STRING, _UTC_TIME, _SIGNED_ATTRIBUTES = 0x30, 0x31, 0x04, 0x17, 0xA0
+_SEQUENCE, _SET, _OCTET_STRING, _UTC_TIME = 0x30, 0x31, 0x04, 0x17
+_CONTEXT_0 = 0xA0  # [0]: a ContentInfo's content (EXPLICIT), a SignerInfo's signed attributes (IMPLICIT)
+_SIGNED_ATTRIBUTES = _CONTEXT_0
 _MESSAGE_DIGEST = bytes.fromhex("2a864886f70d010904")  # 1.2.840.113549.1.9.4
 _SIGNING_TIME = bytes.fromhex("2a864886f70d010905")  # 1.2.840.113549.1.9.5
 
@@ -195,7 +197,7 @@ def signature_template(material: SigningMaterial) -> SignatureTemplate | None:
     der = builder_sign(b"{}", material)
     # ContentInfo { contentType, [0] SignedData { ..., signerInfos SET { SignerInfo } } }
     _, _, content_info, _ = next(_children(der, 0, len(der)))
-    _, _, signed_data, end = _only(_children(der, content_info, len(der)), 0xA0)
+    _, _, signed_data, end = _only(_children(der, content_info, len(der)), _CONTEXT_0)
     _, _, signed_data, end = next(_children(der, signed_data, end))
     *_, (tag, _, signer_infos, end) = _children(der, signed_data, end)
     if tag != _SET:
@@ -204,7 +206,7 @@ def signature_template(material: SigningMaterial) -> SignatureTemplate | None:
     fields = list(_children(der, signer_info, end))
     _, attributes_at, attributes_value, attributes_end = _only(fields, _SIGNED_ATTRIBUTES)
     tag, _, signature_at, signature_end = fields[-1]
-    size = material.private_key.key_size // 8
+    size = (material.private_key.key_size + 7) // 8
     if (tag, signature_end, signature_end - signature_at) != (_OCTET_STRING, len(der), size):
         raise ValueError("the builder's signature does not end with the RSA signature")
     values = {}  # attribute type -> (tag, where its value starts within the attributes, its size)
