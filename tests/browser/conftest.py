@@ -19,7 +19,10 @@ Fixtures for other test modules:
 - ``csp_violations(driver)``: the Content-Security-Policy violations the
   console reported since the last call (the browser log is kept at level ALL).
 
-Every test collected under ``tests/browser/`` gets the ``browser`` marker.
+Every test collected under ``tests/browser/`` gets the ``browser`` marker, and
+a local-memory cache of its own: each test is a till signing in from
+127.0.0.1, and a dozen of them within one calendar minute would meet the
+sign-in limit (10 per minute per client IP) that one till never does.
 """
 
 import os
@@ -67,6 +70,15 @@ def _unavailable(reason: str):
     if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail(f"REQUIRE_SERVICES=1 but {message}", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(settings, request):
+    """A fresh local-memory cache per test (the live server's thread shares the setting), so that the rate
+    limits count this test's requests only; the limits themselves are tested in tests/api and test_rate_limits."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
 
 
 @pytest.fixture(scope="session")
