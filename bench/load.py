@@ -96,6 +96,25 @@ class Client(threading.Thread):
                 self.samples.append(json.loads(data) if data else {})
 
 
+def summary(latencies, *, answered, window, statuses, error_codes, transport_errors, samples) -> dict:
+    """The result of a load, or of slices of loads merged (``bench.till.interleaved``): counts by status (its
+    keys ints or their text) and error code, 2xx per second of ``window``, percentiles of ``latencies``."""
+    ok = sum(count for status, count in statuses.items() if 200 <= int(status) < 300)
+    return {
+        "requests": len(latencies),
+        "answered": answered,
+        "ok": ok,
+        "per_second": ok / window if window else 0.0,
+        "window_seconds": window,
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
+        "statuses": {str(status): count for status, count in sorted(statuses.items(), key=lambda item: int(item[0]))},
+        "error_codes": dict(error_codes),
+        "transport_errors": dict(transport_errors),
+        "samples": samples,
+    }
+
+
 def run(plan: dict) -> dict:
     now = time.perf_counter()
     start_at = now + 0.2
@@ -108,23 +127,16 @@ def run(plan: dict) -> dict:
         client.join()
     finished = time.perf_counter()
     latencies = [value for client in clients for value in client.latencies]
-    statuses = sum((client.statuses for client in clients), Counter())
-    ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
     limited = any(spec.get("max_requests") for spec in plan["clients"])
-    window = (finished - start_at) if limited else plan["duration"]
-    result = {
-        "requests": len(latencies),
-        "answered": sum(client.answered for client in clients),
-        "ok": ok,
-        "per_second": ok / window if window else 0.0,
-        "window_seconds": window,
-        "p50_ms": percentile(latencies, 0.50),
-        "p99_ms": percentile(latencies, 0.99),
-        "statuses": {str(status): count for status, count in sorted(statuses.items())},
-        "error_codes": dict(sum((client.error_codes for client in clients), Counter())),
-        "transport_errors": dict(sum((client.transport_errors for client in clients), Counter())),
-        "samples": [sample for client in clients for sample in client.samples][:2],
-    }
+    result = summary(
+        latencies,
+        answered=sum(client.answered for client in clients),
+        window=(finished - start_at) if limited else plan["duration"],
+        statuses=sum((client.statuses for client in clients), Counter()),
+        error_codes=sum((client.error_codes for client in clients), Counter()),
+        transport_errors=sum((client.transport_errors for client in clients), Counter()),
+        samples=[sample for client in clients for sample in client.samples][:2],
+    )
     if plan.get("latencies"):
         result["latencies_ms"] = latencies
     return result

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from bench.load import percentile
+from bench.load import summary
 from bench.report import Figure
 from loyalty.domain.actors import Actor, Channel
 from loyalty.models import LoyaltyCard, LoyaltyTransaction, Merchant, Program, Store, TransactionType
@@ -200,29 +200,24 @@ def interleaved(run, phases: dict[str, list[dict]], *, duration: float, warmup: 
 
 
 def _merge(slices: list[dict]) -> dict:
-    latencies = [value for result in slices for value in result.pop("latencies_ms")]
-    window = sum(result["window_seconds"] for result in slices)
-    ok = sum(result["ok"] for result in slices)
-
-    def added(key: str) -> dict:
-        return dict(sum((Counter(result[key]) for result in slices), Counter()))
+    def added(key: str) -> Counter:
+        return sum((Counter(result[key]) for result in slices), Counter())
 
     answered = sum(result["answered"] for result in slices)
     cpu_ms = sum(result.get("server_cpu_ms", 0.0) for result in slices)
+    merged = summary(
+        [value for result in slices for value in result.pop("latencies_ms")],
+        answered=answered,
+        window=sum(result["window_seconds"] for result in slices),
+        statuses=added("statuses"),
+        error_codes=added("error_codes"),
+        transport_errors=added("transport_errors"),
+        samples=slices[0]["samples"],
+    )
     return {
-        "requests": len(latencies),
-        "answered": answered,
+        **merged,
         "server_cpu_ms": cpu_ms,
         "server_cpu_ms_per_request": cpu_ms / answered if answered else 0.0,
-        "ok": ok,
-        "per_second": ok / window if window else 0.0,
-        "window_seconds": window,
-        "p50_ms": percentile(latencies, 0.50),
-        "p99_ms": percentile(latencies, 0.99),
-        "statuses": added("statuses"),
-        "error_codes": added("error_codes"),
-        "transport_errors": added("transport_errors"),
-        "samples": slices[0]["samples"],
         "slices": len(slices),
     }
 
