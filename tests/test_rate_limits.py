@@ -18,42 +18,37 @@ def test_counter_on_the_local_memory_cache(settings):
     _counts_and_expires("throttle:test:local")
 
 
-@pytest.mark.redis
-def test_counter_on_redis_never_outlives_its_timeout(settings):
+@pytest.fixture
+def redis_cache(settings):
+    """Django's Redis cache on the tests' Redis, under a key prefix of this run (deleted after); the server."""
     import redis
 
     url, prefix = redis_url_for_tests(), redis_key_prefix()
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
     }
-    server = redis.Redis.from_url(url)
     try:
-        _counts_and_expires("throttle:test:redis")
-        stored = caches["default"].make_and_validate_key("throttle:test:redis")
-        assert 0 < server.ttl(stored) <= 60  # made with its timeout, and the increments kept it
-
-        decisions = [rate_count(scope="scan", subject="token-1", rate="2/min") for _ in range(3)]
-        assert [(decision.count, decision.allowed) for decision in decisions] == [(1, True), (2, True), (3, False)]
+        yield redis.Redis.from_url(url)
     finally:
         redis_delete_prefixed(url, prefix)
 
 
 @pytest.mark.redis
-def test_counter_on_redis_gives_a_key_left_without_timeout_its_timeout(settings):
-    import redis
+def test_counter_on_redis_never_outlives_its_timeout(redis_cache):
+    _counts_and_expires("throttle:test:redis")
+    stored = caches["default"].make_and_validate_key("throttle:test:redis")
+    assert 0 < redis_cache.ttl(stored) <= 60  # made with its timeout, and the increments kept it
 
-    url, prefix = redis_url_for_tests(), redis_key_prefix()
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
-    }
-    server = redis.Redis.from_url(url)
+    decisions = [rate_count(scope="scan", subject="token-1", rate="2/min") for _ in range(3)]
+    assert [(decision.count, decision.allowed) for decision in decisions] == [(1, True), (2, True), (3, False)]
+
+
+@pytest.mark.redis
+def test_counter_on_redis_gives_a_key_left_without_timeout_its_timeout(redis_cache):
     stored = caches["default"].make_and_validate_key("throttle:test:mend")
-    try:
-        assert counter_increment("throttle:test:mend", timeout=60) == 1
-        server.persist(stored)  # a counter left without a timeout (by an older version, by hand)
+    assert counter_increment("throttle:test:mend", timeout=60) == 1
+    redis_cache.persist(stored)  # a counter left without a timeout (by an older version, by hand)
 
-        assert counter_increment("throttle:test:mend", timeout=60) == 2
+    assert counter_increment("throttle:test:mend", timeout=60) == 2
 
-        assert 0 < server.ttl(stored) <= 60
-    finally:
-        redis_delete_prefixed(url, prefix)
+    assert 0 < redis_cache.ttl(stored) <= 60

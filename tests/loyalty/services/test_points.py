@@ -168,10 +168,14 @@ def reference_taken_after_the_look_up(monkeypatch):
     return arm
 
 
-@pytest.mark.parametrize(
+# Inside: the caller's transaction (Django makes the earn's a savepoint); outside: the earn's is the transaction.
+inside_and_outside_a_transaction = pytest.mark.parametrize(
     "in_a_transaction",
     [pytest.param(True, id="inside-a-transaction"), pytest.param(False, marks=pytest.mark.django_db(transaction=True))],
 )
+
+
+@inside_and_outside_a_transaction
 def test_a_reference_another_card_took_after_the_look_up_is_a_conflict_and_changes_nothing(
     actor, card, store, reference_taken_after_the_look_up, in_a_transaction
 ):
@@ -189,10 +193,7 @@ def test_a_reference_another_card_took_after_the_look_up_is_a_conflict_and_chang
     assert ledger_size() == ledger_before
 
 
-@pytest.mark.parametrize(
-    "in_a_transaction",
-    [pytest.param(True, id="inside-a-transaction"), pytest.param(False, marks=pytest.mark.django_db(transaction=True))],
-)
+@inside_and_outside_a_transaction
 def test_a_reference_the_same_card_took_after_the_look_up_is_a_replay(
     actor, card, reference_taken_after_the_look_up, in_a_transaction
 ):

@@ -294,6 +294,13 @@ def _openssl_verify(directory, ca_path):
     )  # fmt: skip
 
 
+def _cms_printed(path) -> str:
+    return subprocess.run(
+        [OPENSSL, "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
 @needs_openssl
 def test_signature_verifies_with_openssl_and_breaks_when_pass_json_changes(
     apple_settings, db, tmp_path, dev_certificates
@@ -325,10 +332,7 @@ def test_signature_has_signing_time_and_the_wwdr_intermediate(apple_settings, db
     _, files = _build(card)
     (tmp_path / "signature").write_bytes(files["signature"])
 
-    printed = subprocess.run(
-        [OPENSSL, "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(tmp_path / "signature")],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    printed = _cms_printed(tmp_path / "signature")
 
     assert "signingTime" in printed
     assert "eContent: <ABSENT>" in printed  # detached
@@ -377,10 +381,7 @@ def test_a_signature_from_the_template_verifies_and_carries_its_own_time(
 
     result = _openssl_verify(tmp_path, dev_certificates.ca_cert)
     assert result.returncode == 0, result.stderr
-    printed = subprocess.run(
-        [OPENSSL, "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(tmp_path / "signature")],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    printed = _cms_printed(tmp_path / "signature")
     assert "UTCTIME:Jul  4 12:30:05 2031 GMT" in printed
 
 
